@@ -1,0 +1,93 @@
+# Returns assistant: every habit is a target. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY311      ?= python3.11
+VENV       := .venv
+VENV_RASA  := .venv-rasa
+PY         := $(VENV)/bin/python
+RASA       := $(VENV_RASA)/bin/rasa
+RASA_MODEL := models/rasa/returns-assistant.tar.gz
+RASA_INPUTS := config.yml $(shell find nlu_data bot/domain bot/data -name '*.yml' 2>/dev/null)
+WEB_DIR    := api/web
+
+# Python 3.10 for Rasa: PYTHON310=... wins, then pyenv, then PATH.
+PYTHON310 ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null))
+
+.PHONY: help run test test-fast lint typecheck bench setup db seed rasa-model damage-model \
+        damage-eval chromium web clean-var
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: setup db $(RASA_MODEL) ## set up what is missing, then start rasa + actions + api (Ctrl-C stops all)
+	@$(PY) scripts/run.py
+
+test: setup $(RASA_MODEL) chromium ## set up what is missing, then run the whole suite
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+test-fast: setup ## unit tests only (no processes, no browser)
+	@$(PY) -m pytest -m "not e2e and not browser"
+
+lint: setup ## ruff (lint + format check)
+	$(VENV)/bin/ruff check actions api policy vision tests scripts
+	$(VENV)/bin/ruff format --check actions api policy vision tests scripts
+
+typecheck: setup ## mypy on api/ policy/ vision/
+	$(VENV)/bin/mypy
+
+bench: setup $(RASA_MODEL) ## NLU cross-validation, turn latency, photo-turn latency, model latency
+	$(PY) scripts/bench.py
+
+setup: $(VENV)/.installed $(VENV_RASA)/.installed var/secrets.env web ## build both venvs, secrets, web assets
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -x $(PY) || $(PY311) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+$(VENV_RASA)/.installed: constraints-rasa.txt
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "Rasa 3.6 needs Python 3.10 and none was found."; \
+	  echo "Install one (e.g. 'pyenv install 3.10.13') or point to it: make PYTHON310=/path/to/python3.10 ..."; \
+	  exit 1; fi
+	@test -x $(VENV_RASA)/bin/python || $(PYTHON310) -m venv $(VENV_RASA)
+	$(VENV_RASA)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_RASA)/bin/python -m pip install --quiet -c constraints-rasa.txt rasa==3.6.21
+	@touch $@
+
+var/secrets.env: | $(VENV)/.installed
+	@$(PY) scripts/make_secrets.py
+
+db: setup ## migrate the database and seed the demo data
+	@$(PY) -m api.migrate upgrade
+	@$(PY) -m api.seed
+
+$(RASA_MODEL): $(RASA_INPUTS) | $(VENV_RASA)/.installed
+	@echo "training the Rasa model (its data changed)..."
+	@mkdir -p models/rasa
+	$(RASA) train --domain bot/domain --data nlu_data bot/data --config config.yml \
+	  --out models/rasa --fixed-model-name returns-assistant
+	@touch $@
+
+rasa-model: $(RASA_MODEL) ## train the Rasa model when its data changed
+
+damage-model: setup ## retrain the damage model (python -m vision.train), ~30 min on 2 cores
+	$(PY) -m vision.train
+
+damage-eval: setup ## evaluate the shipped damage model on the held-out split
+	$(PY) -m vision.evaluate
+
+web: ## npm packages for the widget (socket.io client)
+	@if [ -f $(WEB_DIR)/package.json ]; then \
+	  if [ ! -d $(WEB_DIR)/node_modules ] || [ $(WEB_DIR)/package-lock.json -nt $(WEB_DIR)/node_modules ]; then \
+	    npm --prefix $(WEB_DIR) ci --no-audit --no-fund --loglevel=error && touch $(WEB_DIR)/node_modules; fi; \
+	  if [ -f $(WEB_DIR)/build.sh ]; then bash $(WEB_DIR)/build.sh; fi; fi
+
+chromium: ## Debian's Chromium for the browser tests
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+clean-var: ## delete local data (database, uploads, outbox); the next `make run` re-seeds
+	rm -rf var/returns.db* var/rasa-tracker.db* var/uploads var/outbox var/demo-login.txt

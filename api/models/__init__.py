@@ -1,0 +1,24 @@
+"""ORM models. Importing this package registers every table on `api.db.Base.metadata`."""
+
+from api.models.catalog import Customer, Order, OrderItem, Product, ProductVariant
+from api.models.merchant import Merchant, MerchantUser
+from api.models.ops import AuditLog, HandoffTicket, IdempotencyRecord, LookupFailure, OutboxMessage
+from api.models.photos import Photo
+from api.models.returns import (
+    CANCELLABLE,
+    TRANSITIONS,
+    DamageAssessment,
+    Decision,
+    PhotoVerdict,
+    Pickup,
+    ReturnItem,
+    ReturnRequest,
+    ReturnStatus,
+)
+
+__all__ = [
+    "CANCELLABLE", "TRANSITIONS", "AuditLog", "Customer", "DamageAssessment", "Decision",
+    "HandoffTicket", "IdempotencyRecord", "LookupFailure", "Merchant", "MerchantUser", "Order",
+    "OrderItem", "OutboxMessage", "Photo", "PhotoVerdict", "Pickup", "Product", "ProductVariant",
+    "ReturnItem", "ReturnRequest", "ReturnStatus",
+]

@@ -1,0 +1,78 @@
+"""The one settings class, read by every process that needs it (api, actions, seed, worker).
+
+Values come from the environment (prefix-free names, e.g. DATABASE_URL) or from a `.env`
+file in the repository root. Secrets have no usable default: `make run` generates them into
+`var/secrets.env` on first start, outside git.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=(ROOT / ".env", ROOT / "var" / "secrets.env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    environment: str = Field(default="development", description="development | test | production")
+    var_dir: Path = ROOT / "var"
+    database_url: str = ""  # empty: SQLite under var/
+    public_base_url: str = "http://127.0.0.1:8000"
+    api_base_url: str = "http://127.0.0.1:8000"  # how the action server reaches the API
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: SecretStr | None = None  # Rasa HTTP API token (production)
+
+    # Secrets: no usable defaults.
+    service_token: SecretStr = SecretStr("")  # action server -> API
+    secret_key: SecretStr = SecretStr("")  # signs sessions, label links, JWTs
+    carrier_webhook_secret: SecretStr = SecretStr("")
+
+    # Storage
+    storage_backend: str = "local"  # local | s3
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_max_pixels: int = 40_000_000
+
+    # Lookup rate limiting (per client address)
+    lookup_max_failures: int = 5
+    lookup_window_seconds: int = 600
+
+    # Auth
+    access_token_minutes: int = 60 * 8
+
+    # Policy
+    policy_file: Path | None = None  # merchant override YAML
+
+    # Mail
+    smtp_host: str = ""  # empty: local outbox only
+    smtp_port: int = 25
+    mail_from: str = "returns@acme-outfitters.example"
+
+    # Damage model
+    damage_model_dir: Path = ROOT / "models" / "damage"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            return url
+        return f"sqlite:///{self.var_dir / 'returns.db'}"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.var_dir / "uploads"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

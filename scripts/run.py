@@ -1,0 +1,156 @@
+"""Start rasa + actions + api together, each log line prefixed by its process; Ctrl-C stops all.
+
+Used by `make run` (after set-up, migrations, seed and the Rasa model are in place) and by the
+end-to-end tests (`scripts.run.start_stack`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COLOURS = {"rasa": "35", "actions": "36", "api": "32"}
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    health_url: str
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+def load_env_file(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                key, value = line.split("=", 1)
+                env[key.strip()] = value.strip()
+    return env
+
+
+def services(api_port: int = 8000, rasa_port: int = 5005, actions_port: int = 5055,
+             host: str = "127.0.0.1") -> list[Service]:
+    py = str(ROOT / ".venv" / "bin" / "python")
+    rasa = str(ROOT / ".venv-rasa" / "bin" / "rasa")
+    return [
+        Service("api", [py, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(api_port),
+                        "--no-access-log"], f"http://127.0.0.1:{api_port}/healthz"),
+        Service("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+                f"http://127.0.0.1:{actions_port}/health"),
+        Service("rasa", [rasa, "run", "--enable-api", "--cors", "*", "--port", str(rasa_port),
+                         "--interface", host,
+                         "--model", str(ROOT / "models" / "rasa" / "returns-assistant.tar.gz"),
+                         "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml"],
+                f"http://127.0.0.1:{rasa_port}/status"),
+    ]
+
+
+def _pump(service: Service, sink: list[str] | None, colour: bool) -> None:
+    assert service.proc is not None and service.proc.stdout is not None
+    prefix = f"{service.name:>7} | "
+    if colour:
+        prefix = f"\033[{COLOURS.get(service.name, '37')}m{prefix}\033[0m"
+    for raw in iter(service.proc.stdout.readline, b""):
+        line = raw.decode(errors="replace").rstrip()
+        if sink is not None:
+            sink.append(f"{service.name} | {line}")
+        else:
+            print(prefix + line, flush=True)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return bool(200 <= resp.status < 300)
+    except OSError:
+        return False
+
+
+def start_stack(env: dict[str, str], *, ports: tuple[int, int, int] = (8000, 5005, 5055),
+                log_sink: list[str] | None = None, colour: bool = False,
+                timeout: float = 240.0) -> list[Service]:
+    """Start the three processes and wait until each answers its health check."""
+    api_port, rasa_port, actions_port = ports
+    stack = services(api_port, rasa_port, actions_port)
+    full_env = {**os.environ, **load_env_file(ROOT / "var" / "secrets.env"), **env,
+                "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    for service in stack:
+        service.proc = subprocess.Popen(service.argv, cwd=ROOT, env=full_env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        threading.Thread(target=_pump, args=(service, log_sink, colour), daemon=True).start()
+    deadline = time.monotonic() + timeout
+    pending = list(stack)
+    while pending:
+        for service in list(pending):
+            assert service.proc is not None
+            if service.proc.poll() is not None:
+                stop_stack(stack)
+                raise RuntimeError(f"{service.name} exited with code {service.proc.returncode}")
+            if _healthy(service.health_url):
+                pending.remove(service)
+        if time.monotonic() > deadline:
+            stop_stack(stack)
+            raise TimeoutError("not healthy in time: " + ", ".join(s.name for s in pending))
+        time.sleep(0.5)
+    return stack
+
+
+def stop_stack(stack: list[Service]) -> None:
+    for service in stack:
+        if service.proc and service.proc.poll() is None:
+            os.killpg(service.proc.pid, signal.SIGTERM)
+    for service in stack:
+        if service.proc:
+            try:
+                service.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(service.proc.pid, signal.SIGKILL)
+
+
+def main() -> int:
+    login = ROOT / "var" / "demo-login.txt"
+    try:
+        stack = start_stack({}, colour=sys.stdout.isatty())
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"could not start: {exc}", file=sys.stderr)
+        return 1
+    user, password = (login.read_text().split("\n")[:2] if login.exists() else ("?", "?"))
+    print("\n  Returns assistant is running:\n"
+          "    Demo shop + chat widget   http://127.0.0.1:8000/\n"
+          "    Merchant dashboard        http://127.0.0.1:8000/merchant\n"
+          f"      login                   {user} / {password}\n"
+          "    API docs                  http://127.0.0.1:8000/docs\n"
+          "    Rasa                      http://127.0.0.1:5005/status\n"
+          "    Action server             http://127.0.0.1:5055/health\n"
+          "  Try: order 100232, email raj@example.com, 'my vase arrived broken', send a photo.\n"
+          "  Ctrl-C stops everything.\n", flush=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        while not stopping.is_set():
+            for service in stack:
+                assert service.proc is not None
+                if service.proc.poll() is not None:
+                    print(f"{service.name} stopped (exit {service.proc.returncode}); stopping all",
+                          file=sys.stderr)
+                    stopping.set()
+            stopping.wait(1.0)
+    except KeyboardInterrupt:
+        pass
+    print("\nstopping...", flush=True)
+    stop_stack(stack)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
