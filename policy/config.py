@@ -7,7 +7,9 @@ by its place (`windows.apparel: must be a positive integer`).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -24,6 +26,7 @@ from pydantic_core import ErrorDetails
 from policy.money import to_money
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.yml")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 REASON_CODES: tuple[str, ...] = (
     "damaged_on_arrival",
@@ -380,13 +383,22 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 
 def read_policy_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML policy file; a syntax error names its line and column."""
+    """Read a YAML policy file; a syntax error names its line and column.
+
+    Parsed files are cached by path, size and modification time (callers get a copy).
+    """
+    stat = Path(path).stat()
+    return copy.deepcopy(_parse_policy_file(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_policy_file(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
     text = Path(path).read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else path
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise PolicyError([PolicyIssue(where, f"YAML syntax: {problem}")]) from None
     if data is None:

@@ -15,6 +15,7 @@ of the returnable items' refunds minus per-return (shipping) fees, never below z
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -92,33 +93,39 @@ def _missing_photos(ctx: ItemContext) -> int:
 
 
 def decide_item(ctx: ItemContext, case_hits: list[RuleHit]) -> ItemDecision:
-    hits = item_rules(ctx)
     item = ctx.item
+    hits = item_rules(ctx)
     outcome = combine(h.effect for h in hits)
     if outcome == "reject":
         return ItemDecision(
-            item.item_id, item.name, "reject", (), False, item.paid, ZERO, (), AskFor(), tuple(hits)
+            item_id=item.item_id,
+            name=item.name,
+            outcome="reject",
+            resolutions=(),
+            keep_item=False,
+            paid=item.paid,
+            refund_amount=ZERO,
+            rules=tuple(hits),
         )
-    outcome = combine([outcome, *(h.effect for h in case_hits)])
-    keep_item = any(h.code.startswith("keep_it") for h in hits)
-    fees = tuple(
-        Fee(code, ctx.policy.fees[code].label, restocking_amount(ctx, code), item.item_id)
-        for code in chargeable_fees(ctx, "restocking")
+    fees = _capped(
+        [
+            Fee(code, ctx.policy.fees[code].label, restocking_amount(ctx, code), item.item_id)
+            for code in chargeable_fees(ctx, "restocking")
+        ],
+        item.paid,
     )
     hits += [_restocking_hit(ctx, fee) for fee in fees]
-    refund = max(item.paid - sum((fee.amount for fee in fees), ZERO), ZERO)
-    ask = _ask_for(hits, ctx, _missing_photos(ctx))
     return ItemDecision(
-        item.item_id,
-        item.name,
-        outcome,
-        allowed_resolutions(ctx),
-        keep_item,
-        item.paid,
-        refund,
-        fees,
-        ask,
-        tuple(hits),
+        item_id=item.item_id,
+        name=item.name,
+        outcome=combine([outcome, *(h.effect for h in case_hits)]),
+        resolutions=allowed_resolutions(ctx),
+        keep_item=any(h.code.startswith("keep_it") for h in hits),
+        paid=item.paid,
+        refund_amount=item.paid - sum((fee.amount for fee in fees), ZERO),
+        fees=tuple(fees),
+        ask_for=_ask_for(hits, ctx, _missing_photos(ctx)),
+        rules=tuple(hits),
     )
 
 
@@ -142,6 +149,16 @@ def shipping_fees(contexts: list[ItemContext], decisions: list[ItemDecision]) ->
             rule = ctx.policy.fees[code]
             fees.setdefault(code, Fee(code, rule.label, rule.amount or ZERO))
     return list(fees.values())
+
+
+def _capped(fees: list[Fee], available: Decimal) -> list[Fee]:
+    """Per-return fees never take more than the items' refunds: the refund stops at zero."""
+    capped = []
+    for fee in fees:
+        amount = min(fee.amount, available)
+        available -= amount
+        capped.append(dataclasses.replace(fee, amount=amount))
+    return capped
 
 
 def _combined_ask(decisions: list[ItemDecision]) -> AskFor:
@@ -171,10 +188,9 @@ def decide(case: ReturnCase, policy: Policy) -> Decision:
     decisions = [decide_item(ctx, case_hits) for ctx in contexts]
     returnable = [d for d in decisions if d.outcome != "reject"]
 
-    per_return = shipping_fees(contexts, decisions)
     item_refunds = sum((d.refund_amount for d in returnable), ZERO)
-    shipping_total = min(sum((fee.amount for fee in per_return), ZERO), item_refunds)
-    refund = item_refunds - shipping_total
+    per_return = _capped(shipping_fees(contexts, decisions), item_refunds)
+    refund = item_refunds - sum((fee.amount for fee in per_return), ZERO)
 
     rules = [h for d in decisions for h in d.rules]
     if returnable:
@@ -198,6 +214,7 @@ def decide(case: ReturnCase, policy: Policy) -> Decision:
         refund=format_money(refund, policy.currency),
         fees=[(fee.label, format_money(fee.amount, policy.currency)) for fee in fees],
         resolutions=resolutions,
+        chosen=case.resolution,
         bonus=bonus,
         keep_item=keep_item,
         ask=ask,

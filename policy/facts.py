@@ -16,7 +16,7 @@ from typing import Any
 from policy.config import PolicyError, PolicyIssue
 from policy.money import to_money
 
-ORDER_STATUSES = ("pending", "shipped", "delivered", "cancelled")
+ORDER_STATUSES = ("placed", "shipped", "delivered", "cancelled")
 
 
 def _aware(value: dt.datetime, place: str) -> dt.datetime:
@@ -74,6 +74,13 @@ class ItemFacts:
     photo_count: int | None = None  # photos received; None: len(photos)
     exchange_in_stock: bool | None = None  # None: no variant chosen yet
 
+    def __post_init__(self) -> None:
+        place = f"items[{self.item_id}]"
+        if not isinstance(self.price, Decimal) or not self.price.is_finite() or self.price < 0:
+            raise PolicyError([PolicyIssue(f"{place}.price", "must be a Decimal, 0 or more")])
+        if min(self.quantity, self.quantity_ordered, self.quantity_returned) < 0:
+            raise PolicyError([PolicyIssue(f"{place}.quantity", "quantities must be 0 or more")])
+
     @property
     def paid(self) -> Decimal:
         return self.price * self.quantity
@@ -91,7 +98,7 @@ class ItemFacts:
 @dataclass(frozen=True)
 class OrderFacts:
     order_number: str
-    status: str  # pending | shipped | delivered | cancelled
+    status: str  # placed | shipped | delivered | cancelled
     delivered_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
@@ -174,6 +181,11 @@ def _evidence(data: object, place: str) -> DamageEvidence:
 def _item(data: Mapping[str, Any], place: str) -> ItemFacts:
     try:
         price = to_money(data["price"])
+    except KeyError:
+        raise PolicyError([PolicyIssue(f"{place}.price", "is required")]) from None
+    except ValueError as exc:
+        raise PolicyError([PolicyIssue(f"{place}.price", str(exc))]) from None
+    try:
         photos = tuple(
             _evidence(photo, f"{place}.photos[{i}]") for i, photo in enumerate(data.get("photos", ()))
         )

@@ -154,16 +154,25 @@ def _names(decisions: Sequence[ItemDecision]) -> str:
     return join_words([f"the {d.name}" for d in decisions])
 
 
-def _options(refund: str, fees: Sequence[tuple[str, str]], resolutions: Sequence[str], bonus: Decimal) -> str:
-    options = []
-    for name in resolutions:
-        if name == "refund":
-            after = join_words([f"a {label.lower()} of {amount}" for label, amount in fees])
-            options.append(f"a refund of {refund}" + (f" (after {after})" if fees else ""))
-        elif name == "exchange":
-            options.append("an exchange")
-        elif name == "store_credit":
-            options.append(f"store credit with a {_pct(bonus)}% bonus" if bonus else "store credit")
+def _offer(name: str, refund: str, fees: Sequence[tuple[str, str]], bonus: Decimal) -> str:
+    if name == "refund":
+        after = join_words([f"a {label.lower()} of {amount}" for label, amount in fees])
+        return f"a refund of {refund}" + (f" (after {after})" if fees else "")
+    if name == "exchange":
+        return "an exchange"
+    return f"store credit with a {_pct(bonus)}% bonus" if bonus else "store credit"
+
+
+def _options(
+    refund: str,
+    fees: Sequence[tuple[str, str]],
+    resolutions: Sequence[str],
+    bonus: Decimal,
+    chosen: str | None,
+) -> str:
+    if chosen in resolutions:
+        return f"You'll get {_offer(str(chosen), refund, fees, bonus)}."
+    options = [_offer(name, refund, fees, bonus) for name in resolutions]
     return f"You can choose {join_words(options, 'or')}." if options else ""
 
 
@@ -188,6 +197,7 @@ def shopper_summary(
     refund: str,
     fees: Sequence[tuple[str, str]],
     resolutions: Sequence[str],
+    chosen: str | None,
     bonus: Decimal,
     keep_item: bool,
     ask: AskFor,
@@ -199,7 +209,7 @@ def shopper_summary(
         if d.outcome == "reject" and (msg := _first_message(d.rules, "reject")) is not None
     ]
     if outcome == "approve":
-        options = _options(refund, fees, resolutions, bonus)
+        options = _options(refund, fees, resolutions, bonus, chosen)
         main = f"Your return of {_names(returnable)} is approved. {options}"
         if keep_item:
             main += " There's no need to send anything back."
