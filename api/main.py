@@ -41,7 +41,12 @@ def create_app() -> FastAPI:
 
 
 def _include_web(app: FastAPI) -> None:
-    """The demo shop and the merchant dashboard (HTML pages beside the JSON API)."""
+    """The demo shop with the chat widget, and the merchant dashboard (HTML beside the JSON API)."""
+    from api.dashboard import register as register_dashboard
+    from api.web import register as register_shop
+
+    register_shop(app)
+    register_dashboard(app)
 
 
 app = create_app()

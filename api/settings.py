@@ -7,11 +7,13 @@ file in the repository root. Secrets have no usable default: `make run` generate
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +32,11 @@ class Settings(BaseSettings):
     api_base_url: str = "http://127.0.0.1:8000"  # how the action server reaches the API
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr | None = None  # Rasa HTTP API token (production)
+    # Rasa as the shopper's browser reaches it (the widget's data-server); empty: rasa_url.
+    public_rasa_url: str = ""
+    # Origins whose pages may embed the chat widget and call the uploads endpoint (CORS).
+    # Comma-separated or a JSON list in the environment; the API's own origin is always allowed.
+    cors_origins: Annotated[list[str], NoDecode] = ["http://127.0.0.1:8000", "http://localhost:8000"]
 
     # Secrets: no usable defaults.
     service_token: SecretStr = SecretStr("")  # action server -> API
@@ -58,6 +65,20 @@ class Settings(BaseSettings):
 
     # Damage model
     damage_model_dir: Path = ROOT / "models" / "damage"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+        return value
+
+    @property
+    def widget_rasa_url(self) -> str:
+        return (self.public_rasa_url or self.rasa_url).rstrip("/")
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -24,7 +24,7 @@ from vision.images import load_rgb
 from vision.transforms import Augment, Preprocess, plain_backdrop_mask
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_ENV = "VISION_DATA_DIR"
+DATA_ENV = "DAMAGE_DATA_DIR"
 LABELS_FILE = "labels.csv"
 COLUMNS = ("file", "label", "severity", "damage_type", "dup_group", "source")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}

@@ -48,7 +48,7 @@ def load_photo(source: ImageSource, working_side: int = WORKING_SIDE) -> Photo:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image.load()
             upright = ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError) as error:
+    except Exception as error:  # Pillow's decoders raise many types on malformed data
         raise ImageError(f"The image file is corrupt or truncated ({error}).") from error
     draft_scale = width / image.size[0]
     original_size = (round(upright.size[0] * draft_scale), round(upright.size[1] * draft_scale))
@@ -70,9 +70,11 @@ def _open(source: bytes | str | Path) -> Image.Image:
         raise ImageError(f"No such file: {source}.") from error
     except IsADirectoryError as error:
         raise ImageError(f"{source} is a folder, not an image.") from error
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"The image is too large; the limit is {MAX_PIXELS // 1_000_000} megapixels.") from error
+    except UnidentifiedImageError as error:
         raise ImageError("The file is not an image we can read (JPEG, PNG, WebP...).") from error
-    except OSError as error:
+    except Exception as error:  # Pillow's format sniffers raise many types on malformed data
         raise ImageError(f"The image cannot be opened ({error}).") from error
 
 

@@ -21,7 +21,7 @@ from transformers import (
 from vision.heads import id2label
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-MODEL_ENV = "VISION_MODEL_DIR"
+MODEL_ENV = "DAMAGE_MODEL_DIR"  # the same variable the API settings read
 
 
 def default_model_dir() -> Path:

@@ -103,12 +103,18 @@ def plain_backdrop_mask(image: Image.Image, tolerance: int = 28) -> Image.Image 
     return mask.resize(image.size, Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(1))
 
 
+BACKDROPS = ("plain", "light", "gradient", "texture", "planks", "scene")
+
+
 def random_backdrop(
-    size: tuple[int, int], rng: np.random.Generator, scenes: list[Image.Image] | None = None
+    size: tuple[int, int],
+    rng: np.random.Generator,
+    scenes: list[Image.Image] | None = None,
+    kinds: tuple[str, ...] = BACKDROPS,
 ) -> Image.Image:
-    """A plain, patterned, noisy or real-photo background of the given size."""
+    """A plain, light, patterned, noisy or real-photo background of the given size."""
     width, height = size
-    kind = rng.choice(["plain", "light", "gradient", "texture", "planks", "scene"])
+    kind = str(rng.choice(kinds))
     if kind == "scene" and scenes:
         scene = scenes[int(rng.integers(len(scenes)))]
         return random_resized_crop(scene, (width, height), rng, scale=(0.2, 0.6))

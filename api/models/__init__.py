@@ -1,6 +1,7 @@
 """ORM models. Importing this package registers every table on `api.db.Base.metadata`."""
 
 from api.models.catalog import Customer, Order, OrderItem, Product, ProductVariant
+from api.models.dashboard import DashboardSession as DashboardSession
 from api.models.merchant import Merchant, MerchantUser
 from api.models.ops import AuditLog, HandoffTicket, IdempotencyRecord, LookupFailure, OutboxMessage
 from api.models.photos import Photo

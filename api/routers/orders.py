@@ -55,5 +55,6 @@ def lookup_order(body: OrderLookup, request: Request, session: SessionDep) -> di
                        postcode=body.postcode)
     if order is None:
         note_failure(session, key)
+        session.commit()  # raising rolls the request's session back; the failure must count
         raise HTTPException(404, NOT_FOUND)
     return serialize_order(session, order)

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from api.deps import CurrentUser, ServiceDep, SessionDep, is_service
+from api.deps import CurrentUser, ServiceDep, SessionDep, client_key, is_service
 from api.models import Merchant, Order, ReturnRequest
 from api.schemas import Proof, Reschedule, ReturnCreate, ReturnDraft, ReturnLookup
 from api.security import constant_time_equals
 from api.services import returns as service
 from api.services.labels import label_pdf
-from api.services.orders import normalise_order_number
+from api.services.orders import normalise_order_number, note_failure, retry_after_seconds
 
 router = APIRouter(prefix="/api/v1/returns", tags=["returns"])
 
@@ -59,11 +59,21 @@ def list_returns(session: SessionDep, user: CurrentUser,
     return [service.serialize(r) for r in session.scalars(stmt)]
 
 
-@router.post("/lookup", summary="A shopper's returns, behind ownership proof")
-def lookup(body: ReturnLookup, session: SessionDep) -> Any:
+@router.post("/lookup", summary="A shopper's returns, behind ownership proof",
+             responses={429: {"description": "Too many failed attempts"}})
+def lookup(body: ReturnLookup, request: Request, session: SessionDep) -> Any:
+    # The same per-client throttle as the order lookup: otherwise this is an unthrottled way
+    # to test guessed emails/postcodes against an order number.
+    key = client_key(request)
+    wait = retry_after_seconds(session, key)
+    if wait is not None:
+        raise HTTPException(429, "Too many attempts. Please wait a few minutes and try again.",
+                            headers={"Retry-After": str(wait)})
     try:
         return service.lookup(session, body)
     except service.ReturnError as exc:
+        if exc.status_code == 404:
+            note_failure(session, key)
         return _error(exc)
 
 
@@ -90,6 +100,7 @@ def reschedule(rma: str, body: Reschedule, request: Request, session: SessionDep
     try:
         return service.reschedule(session, rma, body, body.date, body.window, actor="shopper")
     except service.ReturnError as exc:
+        session.rollback()  # the old pickup was already marked cancelled: keep it when the move fails
         return _error(exc)
 
 

@@ -94,9 +94,14 @@ def clean_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanImage:
                     f"The photo has {width * height / 1e6:.0f} megapixels; the limit is "
                     f"{max_pixels / 1e6:.0f}. Please send a smaller photo.",
                 )
-            if getattr(img, "is_animated", False) or getattr(img, "n_frames", 1) > 1:
+            fmt = (img.format or "").lower()
+            if fmt == "mpo":
+                # A JPEG with extra images after the photo (phone HDR gain maps, depth maps):
+                # not an animation. The first image is the photo.
+                fmt = "jpeg"
+            elif getattr(img, "is_animated", False) or getattr(img, "n_frames", 1) > 1:
                 raise ImageRejected(415, "Animated images are not accepted. Please send a still photo.")
-            if img.format is None or img.format.lower() != kind:
+            if fmt != kind:
                 raise ImageRejected(422, "The file is damaged and cannot be read. Please send it again.")
             img.load()
     except ImageRejected:

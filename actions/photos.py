@@ -1,0 +1,196 @@
+"""Photos: each uploaded photo is assessed at once by the damage model and stored with the API.
+
+The widget uploads the photo to `POST /api/v1/uploads` and sends `/photo_uploaded{"photo_ids": [..]}`.
+Here: fetch the bytes (`GET /api/v1/photos/{id}`), run the DamageAssessor in a worker thread,
+store the assessment and heatmap (`POST /api/v1/photos/{id}/assessment`). A photo failing the
+quality gate gets the model's own retake sentence and is not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import backend
+
+log = logging.getLogger(__name__)
+
+MAX_PHOTOS = 5
+_PHOTO_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+RETAKE_SENTENCES = {
+    "too_dark": "That photo is too dark, please retake it in better light.",
+    "overexposed": "That photo is too bright, please retake it without direct light or flash glare.",
+    "blurred": "That photo is blurry, please hold the camera still and retake it.",
+    "too_small": "That photo is too small, please send a larger, closer photo of the item.",
+    "not_product_photo": "I can't see the item in that photo, please send a photo of the item itself.",
+}
+
+
+@dataclass(frozen=True)
+class PhotoVerdict:
+    photo_id: str
+    usable: bool
+    retake_message: str = ""
+    assessment: dict[str, Any] | None = None
+    missing: bool = False
+
+
+def photo_ids(value: Any) -> list[str]:
+    """Photo ids from a slot or entity value (a list, or one id), well-formed ones only, in order."""
+    values = value if isinstance(value, list) else [value] if value else []
+    seen: list[str] = []
+    for item in values:
+        text = str(item).strip()
+        if _PHOTO_ID.match(text) and text not in seen:
+            seen.append(text)
+    return seen
+
+
+def _assess_sync(data: bytes) -> tuple[dict[str, Any], str | None]:
+    """Run the damage model (blocking: called in a worker thread). Imported lazily."""
+    from vision.assess import get_assessor
+
+    assessor = get_assessor()
+    result: dict[str, Any] = dict(assessor.assess(data).to_dict())
+    heatmap = None
+    quality: dict[str, Any] = result.get("quality") or {}
+    if quality.get("ok", True):
+        heatmap = base64.b64encode(assessor.heatmap_png(data)).decode("ascii")
+    return result, heatmap
+
+
+_warm_up: threading.Thread | None = None
+WARM_UP = True  # tests switch it off
+
+
+def warm_up() -> None:
+    """Load the damage model in the background while the shopper takes the photo (once)."""
+    global _warm_up
+    if not WARM_UP or _warm_up is not None:
+        return
+    _warm_up = threading.Thread(target=_load_model_quietly, name="damage-model-warm-up", daemon=True)
+    _warm_up.start()
+
+
+def _load_model_quietly() -> None:
+    try:
+        from vision.assess import get_assessor
+
+        get_assessor()
+    except Exception as exc:  # reported again, with the photo, when a photo comes
+        log.warning("damage model not loaded: %s", exc)
+
+
+UNREADABLE = "I couldn't open that photo, please send it again as a JPEG or PNG picture."
+
+
+def retake_sentence(quality: dict[str, Any]) -> str:
+    message = str(quality.get("message") or "").strip()
+    if message:
+        return message
+    for issue in quality.get("issues") or []:
+        if issue in RETAKE_SENTENCES:
+            return RETAKE_SENTENCES[issue]
+    return "I couldn't use that photo, please retake it in good light with the item filling the frame."
+
+
+async def assess_photo(api: backend.BackendClient, photo_id: str) -> PhotoVerdict:
+    """Fetch, assess and store one photo. Raises BackendUnavailable when the API is down."""
+    try:
+        data = await api.photo_bytes(photo_id)
+    except backend.BackendError:  # 404: never uploaded (or another shop's id)
+        return PhotoVerdict(photo_id, usable=False, missing=True)
+    try:
+        assessment, heatmap = await asyncio.to_thread(_assess_sync, data)
+    except Exception as exc:
+        if type(exc).__name__ == "ImageError":  # vision.images.ImageError: not a readable picture
+            return PhotoVerdict(photo_id, usable=False, retake_message=UNREADABLE)
+        # The model missing or failing must not lose the shopper's photo: the policy gets it
+        # unassessed and sends the return to a person.
+        log.exception("damage assessment failed for %s; the photo goes to the policy unassessed", photo_id)
+        return PhotoVerdict(photo_id, usable=True)
+    try:
+        await api.store_assessment(photo_id, assessment, heatmap)
+    except backend.BackendError as exc:  # the verdict still counts for this conversation
+        log.warning("assessment of %s not stored: %s", photo_id, exc)
+    quality = assessment.get("quality") or {}
+    if not quality.get("ok", True):
+        return PhotoVerdict(
+            photo_id, usable=False, retake_message=retake_sentence(quality), assessment=assessment
+        )
+    return PhotoVerdict(photo_id, usable=True, assessment=assessment)
+
+
+async def assess_photos(
+    api: backend.BackendClient, ids: list[str], dispatcher: CollectingDispatcher
+) -> list[str]:
+    """Assess each photo at once; say the retake sentence for those failing. Returns usable ids."""
+    usable: list[str] = []
+    for photo_id in ids:
+        verdict = await assess_photo(api, photo_id)
+        if verdict.missing:
+            dispatcher.utter_message(response="utter_photo_missing")
+        elif not verdict.usable:
+            dispatcher.utter_message(response="utter_photo_retake", retake_message=verdict.retake_message)
+        else:
+            usable.append(photo_id)
+    return usable
+
+
+class ActionAskReturnPhotos(Action):
+    """Asks for the photos the policy wants (its own sentence when it has one)."""
+
+    def name(self) -> str:
+        return "action_ask_return_photos"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        needed = int(tracker.get_slot("return_photos_needed") or 1)
+        accepted = photo_ids(tracker.get_slot("return_photos_accepted"))
+        decision = tracker.get_slot("return_decision") or {}
+        ask = decision.get("ask_for") or {}
+        message = str(ask.get("message") or "")
+        if message and (not accepted or ask.get("reason") == "retake"):
+            # the policy's own sentence: which item, how many, and why a retake
+            dispatcher.utter_message(response="utter_ask_return_photos_policy", policy_message=message)
+        elif accepted:
+            dispatcher.utter_message(
+                response="utter_ask_return_photos_more", missing=max(needed - len(accepted), 1)
+            )
+        else:
+            dispatcher.utter_message(response="utter_ask_return_photos", needed=needed)
+        return []
+
+
+class ActionKeepEarlyPhotos(Action):
+    """A photo sent before the photo step: kept, and used as soon as photos are needed."""
+
+    def name(self) -> str:
+        return "action_keep_early_photos"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        new = photo_ids(list(tracker.get_latest_entity_values("photo_ids")))
+        inbox = photo_ids(tracker.get_slot("return_photo_inbox"))
+        for photo_id in new:
+            if photo_id not in inbox:
+                inbox.append(photo_id)
+        inbox = inbox[:MAX_PHOTOS]
+        if tracker.active_loop_name == "return_form":
+            dispatcher.utter_message(response="utter_photo_kept_for_later")
+        else:
+            dispatcher.utter_message(response="utter_photo_without_return")
+        return [SlotSet("return_photo_inbox", inbox)]

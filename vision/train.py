@@ -1,0 +1,237 @@
+"""Train the damage classifier from scratch (or from a checkpoint) and save it for serving.
+
+    python -m vision.train                       # the curated set -> models/damage/
+    python -m vision.train --extra-data var/exports/reviews-2026-12   # plus merchant verdicts
+
+Writes config.json + model.safetensors (save_pretrained), preprocessor_config.json,
+calibration.json, metrics.json, training_config.json and the model card README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.utils.data import DataLoader, WeightedRandomSampler
+from tqdm import tqdm
+from transformers import PreTrainedModel
+
+from vision import card
+from vision.calibrate import calibrate
+from vision.data import PhotoDataset, default_data_dir, read_folder, split_by_group
+from vision.evaluate import collect_logits, held_out_report
+from vision.heads import group_slices, multitask_loss
+from vision.model import PRESETS, build_model, default_model_dir, from_checkpoint
+from vision.transforms import Augment, Preprocess
+
+
+def _flag(default: object, help: str) -> object:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class TrainConfig:
+    data: Path = _flag(default_data_dir(), "labelled folder (labels.csv) to train and validate on")
+    extra_data: tuple[Path, ...] = _flag(
+        (), "extra labelled folders (merchant-review exports), training side only; repeatable"
+    )
+    out: Path = _flag(default_model_dir(), "where to save the model")
+    preset: str = _flag("resnet-tiny", f"architecture preset: {', '.join(PRESETS)}")
+    init_from: str | None = _flag(
+        None, "initialise from a Hugging Face checkpoint (local path or hub id; needs a network)"
+    )
+    image_size: int = _flag(160, "square input side in pixels")
+    epochs: int = _flag(150, "passes over the training photos")
+    batch_size: int = _flag(32, "photos per step")
+    lr: float = _flag(2e-3, "peak AdamW learning rate")
+    weight_decay: float = _flag(0.05, "AdamW weight decay")
+    warmup: float = _flag(0.03, "share of training spent on the linear warm-up")
+    label_smoothing: float = _flag(0.1, "label smoothing on the verdict")
+    damaged_boost: float = _flag(3.0, "how much more often a damaged photo is drawn")
+    ema_decay: float = _flag(0.998, "decay of the weight average that is saved")
+    backdrop_guard: bool = _flag(True, "replace plain backdrops / shrink onto random canvases")
+    val_fraction: float = _flag(0.2, "share of near-duplicate groups held out for validation")
+    seed: int = _flag(13, "random seed (split, init, augmentation)")
+    workers: int = _flag(1, "data-loading worker processes")
+    threads: int = _flag(2, "torch CPU threads")
+    eval_every: int = _flag(10, "report held-out AUROC every N epochs")
+    max_minutes: float = _flag(
+        27.0, "time budget for the run: the schedule compresses to end within it on a busy machine"
+    )
+    max_steps: int | None = _flag(None, "stop after this many steps (smoke tests)")
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(
+        prog="python -m vision.train", description=__doc__.split("\n\n")[0]
+    )
+    for spec in dataclasses.fields(TrainConfig):
+        flag = "--" + spec.name.replace("_", "-")
+        help_text = f"{spec.metadata['help']} (default: {spec.default})"
+        if spec.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=spec.default, help=help_text)
+        elif spec.name == "extra_data":
+            parser.add_argument(flag, type=Path, action="append", default=[], help=spec.metadata["help"])
+        else:
+            kind = {"Path": Path, "int": int, "float": float, "int | None": int}.get(str(spec.type), str)
+            parser.add_argument(flag, type=kind, default=spec.default, help=help_text)
+    args = vars(parser.parse_args(argv))
+    args["extra_data"] = tuple(args["extra_data"])
+    return TrainConfig(**args)
+
+
+def train(config: TrainConfig, progress: bool = True) -> dict[str, object]:
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    started = time.monotonic()
+
+    examples = read_folder(config.data)
+    train_examples, val_examples = split_by_group(examples, config.val_fraction, config.seed)
+    for folder in config.extra_data:
+        train_examples += read_folder(folder)
+
+    model = from_checkpoint(config.init_from) if config.init_from else build_model(config.preset)
+    spec = Preprocess(size=config.image_size)
+    augment = Augment(spec) if config.backdrop_guard else Augment(spec, backdrop_swap=0.0, shrink=0.0)
+    train_set = PhotoDataset(train_examples, augment, seed=config.seed, progress=progress)
+    val_set = PhotoDataset(val_examples, spec, progress=progress)
+
+    ema = _fit(model, train_set, val_set, config, started, progress)
+    final: PreTrainedModel = ema.module.eval()
+
+    logits = collect_logits(final, val_set.images, spec)
+    slices = group_slices(final.config.id2label)
+    calibration = calibrate(logits[:, slices["verdict"]], val_set.targets[:, 0])
+    metrics = {
+        **held_out_report(final, val_set.images, val_set.targets[:, 0], spec, calibration, logits),
+        "training": {
+            "minutes": round((time.monotonic() - started) / 60, 1),
+            "train_photos": len(train_examples),
+            "val_photos": len(val_examples),
+            "label_counts": _counts(train_examples, val_examples),
+        },
+    }
+    _save(final, spec, calibration, metrics, config)
+    return metrics
+
+
+def _fit(
+    model: PreTrainedModel,
+    train_set: PhotoDataset,
+    val_set: PhotoDataset,
+    config: TrainConfig,
+    started: float,
+    progress: bool,
+) -> AveragedModel:
+    sampler = WeightedRandomSampler(
+        train_set.sample_weights(config.damaged_boost), num_samples=len(train_set), replacement=True
+    )
+    loader = DataLoader(
+        train_set,
+        batch_size=config.batch_size,
+        sampler=sampler,
+        num_workers=config.workers,
+        persistent_workers=config.workers > 0,
+        drop_last=True,
+    )
+    total_steps = config.epochs * len(loader)
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+    budget = config.max_minutes * 60
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+    slices = group_slices(model.config.id2label)
+
+    # Progress is steps done or time spent, whichever is further along, so a busy machine
+    # shortens training but the learning rate still anneals to zero within the budget.
+    step, progress_done, epoch = 0, 0.0, 0
+    bar = tqdm(total=100, desc="training", disable=not progress, unit="%", bar_format=_BAR)
+    while progress_done < 1.0:
+        epoch += 1
+        model.train()
+        for pixels, targets in loader:
+            progress_done = max(step / total_steps, (time.monotonic() - started) / budget)
+            if progress_done >= 1.0:
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * _warmup_cosine(progress_done, config.warmup)
+            loss = multitask_loss(model(pixel_values=pixels).logits, targets, slices, config.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            ema.update_parameters(model)
+            step += 1
+            bar.update(round(100 * progress_done) - bar.n)
+            bar.set_postfix(epoch=epoch, step=step, loss=f"{loss.item():.3f}")
+        if epoch % config.eval_every == 0 or progress_done >= 1.0:
+            auc = _quick_auroc(ema.module, val_set, slices)
+            minutes = (time.monotonic() - started) / 60
+            tqdm.write(f"epoch {epoch} step {step}: loss {loss.item():.3f}, held-out AUROC {auc:.3f}, {minutes:.1f} min")
+    bar.close()
+    if step < total_steps:
+        tqdm.write(f"time budget reached after {step} of {total_steps} planned steps ({epoch} epochs)")
+    return ema
+
+
+_BAR = "{l_bar}{bar}| {n_fmt}% [{elapsed}<{remaining}{postfix}]"
+
+
+def _warmup_cosine(progress: float, warmup: float) -> float:
+    if progress < warmup:
+        return (progress + 1e-3) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (progress - warmup) / (1 - warmup)))
+
+
+def _quick_auroc(model: PreTrainedModel, val_set: PhotoDataset, slices: dict[str, slice]) -> float:
+    from vision.evaluate import damage_auroc
+
+    model.eval()
+    logits = collect_logits(model, val_set.images, val_set.transform)
+    return damage_auroc(logits, val_set.targets[:, 0], slices)
+
+
+def _counts(*splits: list) -> dict[str, dict[str, int]]:
+    names = ("train", "val")
+    return {
+        name: {label: sum(e.label == label for e in split) for label in ("damaged", "intact", "unusable")}
+        for name, split in zip(names, splits)
+    }
+
+
+def _save(
+    model: PreTrainedModel,
+    spec: Preprocess,
+    calibration,
+    metrics: dict[str, object],
+    config: TrainConfig,
+) -> None:
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.config.model_version = f"damage-{config.preset}-{date.today():%Y.%m.%d}"
+    model.save_pretrained(out)
+    spec.save(out)
+    calibration.save(out)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(config).items()}
+    settings["extra_data"] = [str(p) for p in config.extra_data]
+    (out / "training_config.json").write_text(json.dumps(settings, indent=2) + "\n")
+    (out / "README.md").write_text(card.render(model.config.model_version, metrics, calibration, config))
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = parse_args(argv)
+    metrics = train(config)
+    held_out = metrics["held_out"]
+    print(json.dumps({"out": str(config.out), "held_out": held_out}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
