@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import math
+import resource
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,7 +50,7 @@ class TrainConfig:
         None, "initialise from a Hugging Face checkpoint (local path or hub id; needs a network)"
     )
     image_size: int = _flag(160, "square input side in pixels")
-    epochs: int = _flag(150, "passes over the training photos")
+    epochs: int = _flag(120, "passes over the training photos")
     batch_size: int = _flag(32, "photos per step")
     lr: float = _flag(2e-3, "peak AdamW learning rate")
     weight_decay: float = _flag(0.05, "AdamW weight decay")
@@ -114,6 +115,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, object]:
         **held_out_report(final, val_set.images, val_set.targets[:, 0], spec, calibration, logits),
         "training": {
             "minutes": round((time.monotonic() - started) / 60, 1),
+            "cpu_minutes": round(_cpu_seconds() / 60, 1),
             "train_photos": len(train_examples),
             "val_photos": len(val_examples),
             "label_counts": _counts(train_examples, val_examples),
@@ -196,6 +198,13 @@ def _quick_auroc(model: PreTrainedModel, val_set: PhotoDataset, slices: dict[str
     model.eval()
     logits = collect_logits(model, val_set.images, val_set.transform)
     return damage_auroc(logits, val_set.targets[:, 0], slices)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished data-loading workers."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def _counts(*splits: list) -> dict[str, dict[str, int]]:

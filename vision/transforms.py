@@ -165,7 +165,7 @@ def random_resized_crop(
     image: Image.Image,
     size: tuple[int, int],
     rng: np.random.Generator,
-    scale: tuple[float, float] = (0.35, 1.0),
+    scale: tuple[float, float] = (0.4, 1.0),
     ratio: tuple[float, float] = (3 / 4, 4 / 3),
 ) -> Image.Image:
     area = image.width * image.height

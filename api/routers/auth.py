@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
 from api.models import MerchantUser
-from api.security import sign, verify_password
+from api.security import hash_password, sign, verify_password
 from api.services import audit
 from api.settings import get_settings
 
@@ -21,6 +21,17 @@ LOCKOUT = timedelta(minutes=15)
 BAD_LOGIN = "Incorrect email or password."
 
 
+_DUMMY_HASH: str | None = None
+
+
+def _burn_time(password: str) -> None:
+    """Verify against a throwaway hash so an unknown email costs as long as a known one."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password("not-a-real-password")
+    verify_password(_DUMMY_HASH, password)
+
+
 def authenticate(session: Session, email: str, password: str) -> MerchantUser:
     """The user, or an HTTPException: 401 for bad credentials, 429 while locked out."""
     user = session.scalar(select(MerchantUser).where(MerchantUser.email == email.strip().lower()))
@@ -29,6 +40,8 @@ def authenticate(session: Session, email: str, password: str) -> MerchantUser:
         wait = int((user.locked_until - now).total_seconds()) + 1
         raise HTTPException(429, "Too many failed sign-ins. Try again later.",
                             headers={"Retry-After": str(wait)})
+    if user is None:
+        _burn_time(password)
     if user is None or not verify_password(user.password_hash, password):
         if user is not None:
             user.failed_logins += 1

@@ -6,7 +6,7 @@ from typing import Any
 
 from api.models import AuditLog, MerchantUser
 from api.seed import ADMIN_EMAIL
-from tests.api.conftest import MERCHANT_PASSWORD
+from tests.db_templates import MERCHANT_PASSWORD
 from tests.api.helpers import rows, sqlite_only
 
 URL = "/api/v1/auth/token"

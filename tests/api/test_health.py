@@ -23,7 +23,7 @@ def test_healthz_is_503_when_the_database_does_not_answer(
     import api.routers.health as health
     from api.db import make_engine
 
-    dead = make_engine(f"sqlite:///{tmp_path}/no/such/dir/returns.db")
+    dead = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     monkeypatch.setattr(health, "get_engine", lambda: dead)
     r = client.get("/healthz")
     assert r.status_code == 503 and r.json()["database"] == "unreachable"

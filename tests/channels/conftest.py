@@ -195,15 +195,3 @@ def jpeg_bytes() -> bytes:
         buffer = io.BytesIO()
         Image.new("RGB", (640, 480), (180, 120, 90)).save(buffer, "JPEG")
         return buffer.getvalue()
-
-
-@pytest.fixture
-def _var_dir(tmp_path: Path) -> None:
-    # tests/conftest.py's `database` migrates before anything creates VAR_DIR, and SQLite cannot
-    # create a file in a missing folder; make it first (harmless once that fixture does it).
-    (tmp_path / "var").mkdir(parents=True, exist_ok=True)
-
-
-@pytest.fixture
-def database(_var_dir: None, database: str) -> str:
-    return database

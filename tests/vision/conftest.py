@@ -27,8 +27,10 @@ def product_photo(size: tuple[int, int] = (320, 240), seed: int = 0, backdrop: s
     if backdrop == "white":
         image = Image.new("RGB", size, (255, 255, 255))
     else:
-        floor = rng.normal(150, 30, size=(height, width, 3)).clip(0, 255).astype(np.uint8)
-        image = Image.fromarray(floor)
+        # Floorboards: light and dark planks, with grain.
+        planks = np.where((np.arange(width) // 24) % 2 == 0, 95.0, 185.0)[None, :, None]
+        floor = planks + rng.normal(0, 20, size=(height, width, 3))
+        image = Image.fromarray(floor.clip(0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
     box = (width // 4, height // 4, 3 * width // 4, 3 * height // 4)
     draw.rectangle(box, fill=(176, 132, 84), outline=(60, 40, 20), width=3)

@@ -1,9 +1,9 @@
-"""Fixtures for the API tests: fast, isolated databases and the helpers every route test needs.
+"""Fast, isolated databases for every test that needs one.
 
-`database` here has the contract of the one in tests/conftest.py (a migrated, seeded database
-per test, parametrised `sqlite` / `postgres`), but it migrates and seeds once per session and
-then restores that state for each test: a copy of the SQLite file, or DELETE + re-insert of
-the seeded rows on PostgreSQL. Migrating from empty is tested on its own in test_migrations.py.
+`database` gives a migrated, seeded database per test, parametrised `sqlite` / `postgres`; it
+migrates and seeds once per session and then restores that state for each test: a copy of
+the SQLite file, or DELETE + re-insert of the seeded rows on PostgreSQL. Migrating from empty
+is tested on its own in tests/api/test_migrations.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, Integer, create_engine, inspect, select, text
 
-from tests.conftest import DB_PARAMS, _reset_postgres, configure
+from tests.support import DB_PARAMS, _reset_postgres, configure
 
 MERCHANT_PASSWORD = "test-merchant-password-123"
 
@@ -104,8 +104,7 @@ class Templates:
             _reset_postgres(url)
             self._build(self.root / "pg" / "var", url)
             with engine.connect() as conn:
-                self.pg_rows = {t.name: [dict(r) for r in conn.execute(select(t)).mappings()]
-                                for t in tables}
+                self.pg_rows = {t.name: [dict(r) for r in conn.execute(select(t)).mappings()] for t in tables}
             return
         with engine.begin() as conn:
             # DELETE, not TRUNCATE: on a few dozen rows it is ~50x faster in PostgreSQL.
@@ -115,9 +114,12 @@ class Templates:
                 if self.pg_rows[table.name]:
                     conn.execute(table.insert(), self.pg_rows[table.name])
                 if "id" in table.c and isinstance(table.c.id.type, Integer):
-                    conn.execute(text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                        f"COALESCE((SELECT max(id) FROM \"{table.name}\"), 0) + 1, false)"))
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f'COALESCE((SELECT max(id) FROM "{table.name}"), 0) + 1, false)'
+                        )
+                    )
 
     @staticmethod
     def _schema_present(engine: Engine) -> bool:
@@ -135,8 +137,9 @@ def _templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
 
 
 @pytest.fixture(params=DB_PARAMS)
-def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-             _templates: Templates) -> Iterator[str]:
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _templates: Templates
+) -> Iterator[str]:
     """A migrated, seeded database (same contract as tests/conftest.py); yields the backend name."""
     from api.db import reset_caches
     from api.settings import get_settings

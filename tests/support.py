@@ -1,0 +1,57 @@
+"""Plain test helpers shared by the fixtures and the tests (no fixtures here)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_TOKEN = "test-service-token-" + "x" * 16
+DATASET = ROOT.parent / "shared" / "datasets" / "damage"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, var_dir: Path, database_url: str = "") -> None:
+    """Point every settings-reading module at a fresh place, then migrate and seed."""
+    from api.db import reset_caches
+    from api.settings import get_settings
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("VAR_DIR", str(var_dir))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key-" + "y" * 24)
+    monkeypatch.setenv("SERVICE_TOKEN", SERVICE_TOKEN)
+    monkeypatch.setenv("CARRIER_WEBHOOK_SECRET", "test-carrier-secret")
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    reset_caches()
+
+
+DB_PARAMS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def demo_photo(label: str = "damaged") -> Path:
+    """A real photo from the curated dataset."""
+    import csv
+
+    with (DATASET / "labels.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            if row["label"] == label:
+                return DATASET / row["file"]
+    raise LookupError(label)

@@ -1,0 +1,71 @@
+"""Metrics against brute force, and temperature scaling on logits with a known temperature."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vision.calibrate import Calibration, calibrate, fit_temperature
+from vision.heads import group_slices, id2label, multitask_loss, Target
+from vision.metrics import auroc, binary_report, confusion_matrix, reliability, top_label_ece
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.booleans()), min_size=2, max_size=30))
+def test_auroc_equals_the_pairwise_definition(pairs: list[tuple[int, bool]]) -> None:
+    scores = np.array([s for s, _ in pairs], float)
+    positives = np.array([p for _, p in pairs])
+    pos, neg = scores[positives], scores[~positives]
+    if len(pos) == 0 or len(neg) == 0:
+        assert np.isnan(auroc(scores, positives))
+        return
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in itertools.product(pos, neg))
+    assert np.isclose(auroc(scores, positives), wins / (len(pos) * len(neg)))
+
+
+def test_binary_report_and_confusion_matrix() -> None:
+    report = binary_report(np.array([0.9, 0.8, 0.3, 0.1]), np.array([True, False, True, False]), 0.5)
+    assert (report.precision, report.recall, report.f1, report.accuracy) == (0.5, 0.5, 0.5, 0.5)
+    assert confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 2]), 3).tolist() == [
+        [1, 0, 0], [0, 1, 1], [0, 0, 0]]
+
+
+def test_ece_is_zero_when_confidence_matches_accuracy() -> None:
+    confidence = np.full(10, 0.7)
+    correct = np.array([1] * 7 + [0] * 3)
+    assert reliability(confidence, correct).ece == 0.0
+    assert np.isclose(reliability(np.full(10, 0.9), correct).ece, 0.2)
+
+
+def test_temperature_scaling_recovers_a_known_temperature_and_lowers_ece() -> None:
+    generator = torch.Generator().manual_seed(0)
+    true_logits = torch.randn(4000, 3, generator=generator) * 2
+    labels = torch.multinomial(torch.softmax(true_logits, -1), 1, generator=generator)[:, 0]
+    overconfident = true_logits * 3
+    assert abs(fit_temperature(overconfident, labels) - 3) < 0.3
+    result = calibrate(overconfident, labels)
+    assert result.ece_after < result.ece_before
+    probs = torch.softmax(overconfident / result.temperature, -1).numpy()
+    assert np.isclose(top_label_ece(probs, labels.numpy()), result.ece_after, atol=1e-4)
+
+
+def test_calibration_file_round_trips(tmp_path) -> None:  # noqa: ANN001
+    Calibration(temperature=1.7, ece_before=0.2, ece_after=0.05, n_photos=9).save(tmp_path)
+    assert Calibration.load(tmp_path).temperature == 1.7
+    assert Calibration.load(tmp_path / "missing") == Calibration()
+
+
+def test_loss_ignores_missing_severity_and_type() -> None:
+    slices = group_slices(id2label())
+    logits = torch.zeros(2, len(id2label()), requires_grad=True)
+    targets = torch.stack([Target.from_names("intact").as_tensor(),
+                           Target.from_names("damaged", "severe", "").as_tensor()])
+    loss = multitask_loss(logits, targets, slices)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert logits.grad[:, slices["damage_type"]].abs().sum() == 0
+    assert logits.grad[1, slices["severity"]].abs().sum() > 0
