@@ -82,7 +82,15 @@ def start_stack(env: dict[str, str], *, ports: tuple[int, int, int] = (8000, 500
     """Start the three processes and wait until each answers its health check."""
     api_port, rasa_port, actions_port = ports
     stack = services(api_port, rasa_port, actions_port)
-    full_env = {**os.environ, **load_env_file(ROOT / "var" / "secrets.env"), **env,
+    defaults = {
+        # bot/endpoints.yml reads these; production overrides them (docs/deploy.md).
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        "RASA_TRACKER_DB_URL": "",
+        "RASA_LOCK_STORE": "in_memory",
+        "RASA_LOCK_STORE_URL": "",
+        "API_BASE_URL": f"http://127.0.0.1:{api_port}",
+    }
+    full_env = {**defaults, **os.environ, **load_env_file(ROOT / "var" / "secrets.env"), **env,
                 "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     for service in stack:
         service.proc = subprocess.Popen(service.argv, cwd=ROOT, env=full_env, stdout=subprocess.PIPE,

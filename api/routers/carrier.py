@@ -12,8 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep
+from api.db import session_scope
 from api.models import AuditLog, Pickup, ReturnStatus
 from api.security import constant_time_equals, hmac_hex
 from api.services import audit
@@ -30,7 +32,7 @@ STATUS_FOR_EVENT = {
 
 
 @router.post("/webhook", summary="Courier tracking events (HMAC-signed)")
-async def webhook(request: Request, session: SessionDep,
+async def webhook(request: Request,
                   signature: Annotated[str | None, Header(alias="X-Courier-Signature")] = None,
                   ) -> dict[str, Any]:
     secret = get_settings().carrier_webhook_secret.get_secret_value()
@@ -45,6 +47,17 @@ async def webhook(request: Request, session: SessionDep,
         raise HTTPException(422, "Expected JSON with event_id, reference and event.") from None
     if kind not in STATUS_FOR_EVENT:
         raise HTTPException(422, f"Unknown event {kind!r}.")
+    # The database work runs in a worker thread, never on the event loop.
+    return await run_in_threadpool(_apply_event, event_id, reference, kind, event.get("at"))
+
+
+def _apply_event(event_id: str, reference: str, kind: str, at: object) -> dict[str, Any]:
+    with session_scope() as session:
+        return _record_event(session, event_id, reference, kind, at)
+
+
+def _record_event(session: Session, event_id: str, reference: str, kind: str,
+                  at: object) -> dict[str, Any]:
     if session.scalar(select(AuditLog.id).where(AuditLog.entity_type == "carrier_event",
                                                 AuditLog.entity_id == event_id)):
         return {"status": "duplicate", "event_id": event_id}
@@ -54,7 +67,7 @@ async def webhook(request: Request, session: SessionDep,
     ret = pickup.return_request
     audit.record(session, merchant_id=ret.merchant_id, entity_type="carrier_event",
                  entity_id=event_id, action=kind, actor="carrier",
-                 data={"reference": reference, "rma": ret.rma, "at": event.get("at")})
+                 data={"reference": reference, "rma": ret.rma, "at": at})
     target = STATUS_FOR_EVENT[kind]
     if kind == "picked_up":
         pickup.status = "picked_up"

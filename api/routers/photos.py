@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.deps import SessionDep, ServiceDep, is_service, merchant_user_from_token
+from api.deps import ServiceDep, SessionDep, is_service, merchant_user_from_token
 from api.models import DamageAssessment, Photo, ReturnItem, ReturnRequest
 from api.schemas import AssessmentIn
 from api.services.images import ImageRejected, clean_image, sniff
@@ -21,11 +21,11 @@ router = APIRouter(prefix="/api/v1", tags=["photos"])
 CHUNK = 1024 * 1024
 
 
-async def _read_limited(file: UploadFile, limit: int) -> bytes:
+def _read_limited(file: UploadFile, limit: int) -> bytes:
     """Read at most limit+1 bytes so a huge upload is refused without buffering all of it."""
     chunks: list[bytes] = []
     size = 0
-    while chunk := await file.read(CHUNK):
+    while chunk := file.file.read(CHUNK):
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
@@ -36,13 +36,15 @@ async def _read_limited(file: UploadFile, limit: int) -> bytes:
 @router.post("/uploads", status_code=201, summary="Upload a photo (JPEG, PNG or WebP, up to 10 MB)",
              responses={413: {"description": "Too large"}, 415: {"description": "Not an accepted image"},
                         422: {"description": "Corrupt or unusable"}})
-async def upload(
+def upload(
     session: SessionDep,
     file: Annotated[UploadFile, File(description="the photo")],
     conversation_id: Annotated[str | None, Form(max_length=128)] = None,
 ) -> dict[str, Any]:
     settings = get_settings()
-    data = await _read_limited(file, settings.upload_max_bytes)
+    # A plain `def` route: FastAPI runs it in a worker thread, so blocking database work never
+    # stalls the event loop (on SQLite that deadlocked concurrent uploads).
+    data = _read_limited(file, settings.upload_max_bytes)
     try:
         clean = clean_image(data, max_bytes=settings.upload_max_bytes,
                             max_pixels=settings.upload_max_pixels)

@@ -149,7 +149,7 @@ def converse(
     email: str,
 ) -> tuple[str, list[str]]:
     """Play the shopper until the bot gives a return number; (RMA, transcript)."""
-    transcript: list[str] = []
+    transcript: list[str] = ["shopper: I'd like to return an item"]
     say("I'd like to return an item")
     photos_sent = 0
     for _ in range(25):
@@ -224,6 +224,7 @@ def test_full_return_with_a_photo_over_telegram(stack: Stack) -> None:
         email="raj@example.com",
     )
 
+    print("\n".join(transcript))  # shown with -s or on failure
     found = lookup_return(stack, rma, "raj@example.com")
     photo_ids = [p for item in found["items"] for p in item["photo_ids"]]
     assert photo_ids, transcript
@@ -272,6 +273,7 @@ def test_full_return_with_a_photo_over_whatsapp(stack: Stack) -> None:
         email="jane@example.com",
     )
 
+    print("\n".join(transcript))
     found = lookup_return(stack, rma, "jane@example.com")
     assert [p for item in found["items"] for p in item["photo_ids"]], transcript
     assert all(authenticated for _, authenticated in fake.media_requests)

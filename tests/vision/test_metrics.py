@@ -37,7 +37,7 @@ def test_binary_report_and_confusion_matrix() -> None:
 def test_ece_is_zero_when_confidence_matches_accuracy() -> None:
     confidence = np.full(10, 0.7)
     correct = np.array([1] * 7 + [0] * 3)
-    assert reliability(confidence, correct).ece == 0.0
+    assert np.isclose(reliability(confidence, correct).ece, 0.0)
     assert np.isclose(reliability(np.full(10, 0.9), correct).ece, 0.2)
 
 

@@ -255,11 +255,12 @@ def test_rasa_webchat_page_exchanges_a_message(shop: Shop, context: Any) -> None
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     foreign = outside_requests(page, {"127.0.0.1"})
     page.goto(shop.api + "/webchat")
+    replies = page.locator(".rw-response .rw-message-text")
+    expect()(replies.first).to_contain_text("You said: /greet")  # rasa-webchat's initPayload
     box = page.locator(".rw-new-message")
-    expect()(box).to_be_visible()
     box.fill("hello webchat")
     box.press("Enter")
-    expect()(page.locator(".rw-response").last).to_contain_text("You said: hello webchat")
+    expect()(replies.last).to_contain_text("You said: hello webchat")
     screenshot(page, "rasa-webchat")
     assert "hello webchat" in shop.rasa.messages()
     assert errors == []
