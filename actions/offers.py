@@ -1,8 +1,10 @@
-""" "yes" / "no" typed outside a form: the answer to the bot's last offer.
+"""Messages outside any flow that only make sense in context.
 
-The offers ("Would you like a person to help?", "Would you like to start one?") are sent from
-custom actions, so rules cannot see them; their response name is in the last bot message's
-metadata (`utter_action`), which is what this action reads.
+- "yes" / "no": the answer to the bot's last offer ("Would you like a person to help?", "Would
+  you like to start one?"). Those offers are sent from custom actions, so rules cannot see them;
+  their response name is in the last bot message's metadata (`utter_action`).
+- an `inform` ("my vase arrived broken", "100232"): a reason or an item starts a return; an
+  order number alone asks what the shopper wants to do with that order.
 """
 
 from __future__ import annotations
@@ -60,4 +62,21 @@ class ActionAnswerYesNo(Action):
             dispatcher.utter_message(response="utter_how_can_i_help")
         else:
             dispatcher.utter_message(response="utter_anything_else")
+        return []
+
+
+class ActionRouteInform(Action):
+    def name(self) -> str:
+        return "action_route_inform"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        entities = {e.get("entity") for e in (tracker.latest_message or {}).get("entities") or []}
+        if entities & {"return_reason", "item", "photo_ids"}:
+            return [FollowupAction("return_form")]
+        if entities & {"order_number", "email", "postcode"}:
+            dispatcher.utter_message(response="utter_what_about_the_order")
+        else:
+            dispatcher.utter_message(response="utter_how_can_i_help")
         return []

@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction
 
-from actions.offers import ActionAnswerYesNo
+from actions.offers import ActionAnswerYesNo, ActionRouteInform
 from tests.actions.helpers import FakeApi, responses, run_action, user_event
 
 
@@ -49,4 +49,40 @@ def test_no_to_a_person_asks_what_else(fake_api: FakeApi) -> None:
 
 def test_yes_out_of_the_blue(fake_api: FakeApi) -> None:
     _, dispatcher = run_action(ActionAnswerYesNo(), after(None, "affirm"))
+    assert responses(dispatcher) == ["utter_how_can_i_help"]
+
+
+def inform(entities: list[str]) -> Tracker:
+    found = [{"entity": e, "value": "x"} for e in entities]
+    latest = {
+        "intent": {"name": "inform", "confidence": 0.9},
+        "entities": found,
+        "text": "my vase arrived broken",
+    }
+    return Tracker(
+        "conv-inform",
+        {},
+        latest,
+        [user_event("my vase arrived broken", "inform", found)],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
+
+
+def test_a_reason_outside_a_flow_starts_the_return() -> None:
+    events, dispatcher = run_action(ActionRouteInform(), inform(["item", "return_reason"]))
+    assert events == [FollowupAction("return_form")]
+    assert dispatcher.messages == []
+
+
+def test_an_order_number_alone_asks_what_for() -> None:
+    events, dispatcher = run_action(ActionRouteInform(), inform(["order_number"]))
+    assert events == []
+    assert responses(dispatcher) == ["utter_what_about_the_order"]
+
+
+def test_an_empty_inform_offers_help() -> None:
+    _, dispatcher = run_action(ActionRouteInform(), inform([]))
     assert responses(dispatcher) == ["utter_how_can_i_help"]

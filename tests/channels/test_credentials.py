@@ -23,6 +23,7 @@ DEFAULT = ROOT / "bot" / "credentials.yml"
 PRODUCTION = ROOT / "bot" / "credentials.production.yml"
 TELEGRAM = "bot.channels.telegram.TelegramInput"
 TWILIO = "bot.channels.twilio_whatsapp.TwilioWhatsAppInput"
+WEBCHAT = "bot.channels.webchat.SocketIOInput"
 SECRET_KEYS = re.compile(r"token|secret|verify|password|sid", re.IGNORECASE)
 ENV_REFERENCE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*\}$")
 PRODUCTION_ENV = {
@@ -57,7 +58,7 @@ def secret_values(config: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def test_default_file_starts_without_secrets() -> None:
     config = load(DEFAULT)
-    assert {"rest", "socketio", TELEGRAM, TWILIO} <= set(config)
+    assert {"rest", WEBCHAT, TELEGRAM, TWILIO} <= set(config)
     assert "slack" not in config and "facebook" not in config
     for channel in (TELEGRAM, TWILIO):  # their secrets are read from the environment by the connector
         assert "${" not in str(config[channel] or {})
@@ -66,7 +67,7 @@ def test_default_file_starts_without_secrets() -> None:
 
 def test_production_file_has_every_channel_and_only_env_secrets() -> None:
     config = load(PRODUCTION)
-    assert {"rest", "socketio", TELEGRAM, TWILIO, "slack", "facebook"} <= set(config)
+    assert {"rest", WEBCHAT, TELEGRAM, TWILIO, "slack", "facebook"} <= set(config)
     for channel, key, value in secret_values(config):
         assert ENV_REFERENCE.match(value), f"{channel}.{key} must be a ${{VARIABLE}}, not a literal"
     assert config["slack"]["slack_signing_secret"] == "${SLACK_SIGNING_SECRET}"

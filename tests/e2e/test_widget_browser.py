@@ -84,6 +84,15 @@ class Shopper:
         act()
         self.stack.wait_for_turn(sender, before)
         turn = self.read()
+        if not turn.texts and not turn.buttons:
+            events = self.stack.tracker(sender)["events"]
+            last_user = max(i for i, e in enumerate(events) if e["event"] == "user")
+            answered = [e.get("text") for e in events[last_user:] if e["event"] == "bot"]
+            assert not answered, (
+                f"Rasa answered {answered!r} but nothing reached the browser over socket.io: with "
+                "session_persistence the socket must join the session's room (see docs/widget.md, "
+                "'Known Rasa bug')"
+            )
         self.transcript.append(f"shopper: {label}")
         self.transcript += [f"bot: {t}" for t in turn.texts] + (
             [f"  buttons: {turn.buttons}"] if turn.buttons else []

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DB_PARAMS, ROOT, _reset_postgres, configure, free_port
+from tests.conftest import ROOT, configure, free_port
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 FAKE_RASA = Path(__file__).with_name("fake_rasa.py")
@@ -31,56 +31,6 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} did not answer in {timeout:.0f} s") from None
             time.sleep(0.1)
-
-
-@pytest.fixture(scope="session")
-def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated, seeded SQLite file, made once; each test gets its own copy."""
-    from api.db import reset_caches
-    from api.migrate import upgrade
-    from api.seed import seed
-    from api.settings import get_settings
-
-    var = tmp_path_factory.mktemp("seeded") / "var"
-    var.mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        configure(mp, var)
-        upgrade()
-        seed()
-        reset_caches()
-        get_settings.cache_clear()
-    return var / "returns.db"
-
-
-@pytest.fixture(params=DB_PARAMS)
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeded_sqlite: Path
-) -> Iterator[str]:
-    """The contract of tests/conftest.py's `database` (migrated and seeded), faster on SQLite."""
-    import os
-    import shutil
-
-    from api.db import reset_caches
-    from api.migrate import upgrade
-    from api.seed import seed
-    from api.settings import get_settings
-
-    var = tmp_path / "var"
-    var.mkdir()
-    if request.param == "postgres":
-        url = os.environ.get("TEST_DATABASE_URL", "")
-        if not url:
-            pytest.skip("TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)")
-        _reset_postgres(url)
-        configure(monkeypatch, var, url)
-        upgrade()
-        seed()
-    else:
-        shutil.copy(seeded_sqlite, var / "returns.db")
-        configure(monkeypatch, var)
-    yield str(request.param)
-    reset_caches()
-    get_settings.cache_clear()
 
 
 class FakeRasa:
