@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.routers import auth, carrier, handoffs, health, orders, photos, pickups, policy_info, returns
+from api.routers import (
+    auth,
+    carrier,
+    handoffs,
+    health,
+    orders,
+    photos,
+    pickups,
+    policy_info,
+    returns,
+    warehouse,
+)
 
 log = logging.getLogger("api")
 
@@ -25,8 +38,26 @@ def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
     ]}, status_code=422)
 
 
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """The outbox worker (emails, chat notices) runs as a thread beside the API when enabled."""
+    from api.settings import get_settings
+
+    worker = None
+    if get_settings().outbox_worker_enabled:
+        from api.services.mailer import Worker
+
+        worker = Worker().start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="Returns assistant API",
         version="1.0.0",
         description="Backend of the conversational returns assistant: orders, uploads, returns, "
@@ -34,7 +65,7 @@ def create_app() -> FastAPI:
     )
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     for router in (health.router, orders.router, photos.router, returns.router, pickups.router,
-                   auth.router, policy_info.router, handoffs.router, carrier.router):
+                   auth.router, policy_info.router, handoffs.router, carrier.router, warehouse.router):
         app.include_router(router)
     _include_web(app)
     return app

@@ -62,6 +62,36 @@ class Settings(BaseSettings):
     smtp_host: str = ""  # empty: local outbox only
     smtp_port: int = 25
     mail_from: str = "returns@acme-outfitters.example"
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False  # STARTTLS after connecting (port 587)
+    smtp_ssl: bool = False  # implicit TLS (port 465)
+    smtp_timeout: float = 10.0
+
+    # Outbox worker (emails and chat notices; api/services/mailer.py, docs/after-chat.md).
+    # None: runs as a thread inside the API, except when ENVIRONMENT=test.
+    outbox_worker: bool | None = None
+    outbox_poll_seconds: float = 2.0
+    outbox_backoff_seconds: float = 30.0  # first retry; doubles each attempt
+    outbox_backoff_max_seconds: float = 3600.0
+    outbox_max_attempts: int = 12  # then the message is `failed` (the dashboard shows it)
+    outbox_lease_seconds: float = 300.0  # a claimed message whose worker died is retried after this
+
+    # Proactive chat notices (Rasa trigger_intent), only on channels that can push a message.
+    chat_notice_channels: Annotated[list[str], NoDecode] = [
+        "socketio", "telegram", "telegram_returns", "twilio", "twilio_whatsapp",
+    ]
+    chat_notice_timeout: float = 5.0
+
+    # Payments: where refunds and store credit go (api/services/payments.py).
+    payment_provider: str = "ledger"
+
+    # Order source (api/orders_source/): database | shopify
+    order_source: str = "database"
+    shopify_shop_url: str = ""  # https://<shop>.myshopify.com
+    shopify_access_token: SecretStr = SecretStr("")
+    shopify_api_version: str = "2025-01"
+    shopify_timeout: float = 10.0
 
     # Damage model
     damage_model_dir: Path = ROOT / "models" / "damage"
@@ -75,6 +105,26 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("chat_notice_channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @property
+    def outbox_worker_enabled(self) -> bool:
+        if self.outbox_worker is None:
+            return self.environment != "test"
+        return self.outbox_worker
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
 
     @property
     def widget_rasa_url(self) -> str:

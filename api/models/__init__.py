@@ -4,6 +4,7 @@ from api.models.catalog import Customer, Order, OrderItem, Product, ProductVaria
 from api.models.dashboard import DashboardSession as DashboardSession
 from api.models.merchant import Merchant, MerchantUser
 from api.models.ops import AuditLog, HandoffTicket, IdempotencyRecord, LookupFailure, OutboxMessage
+from api.models.payments import ChatNotice, DeliveryAttempt, LedgerEntry
 from api.models.photos import Photo
 from api.models.returns import (
     CANCELLABLE,
@@ -18,8 +19,8 @@ from api.models.returns import (
 )
 
 __all__ = [
-    "CANCELLABLE", "TRANSITIONS", "AuditLog", "Customer", "DamageAssessment", "Decision",
-    "HandoffTicket", "IdempotencyRecord", "LookupFailure", "Merchant", "MerchantUser", "Order",
+    "CANCELLABLE", "TRANSITIONS", "AuditLog", "ChatNotice", "Customer", "DeliveryAttempt", "DamageAssessment", "Decision",
+    "HandoffTicket", "IdempotencyRecord", "LedgerEntry", "LookupFailure", "Merchant", "MerchantUser", "Order",
     "OrderItem", "OutboxMessage", "Photo", "PhotoVerdict", "Pickup", "Product", "ProductVariant",
     "ReturnItem", "ReturnRequest", "ReturnStatus",
 ]

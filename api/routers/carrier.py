@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.db import session_scope
 from api.models import AuditLog, Pickup, ReturnStatus
 from api.security import constant_time_equals, hmac_hex
-from api.services import audit
+from api.services import audit, lifecycle
 from api.services.returns import ReturnError, transition
 from api.settings import get_settings
 
@@ -71,9 +71,14 @@ def _record_event(session: Session, event_id: str, reference: str, kind: str,
     target = STATUS_FOR_EVENT[kind]
     if kind == "picked_up":
         pickup.status = "picked_up"
-    if target is not None and ret.status != target.value:
+    if target is not None and (ret.status == target.value or lifecycle.already_past(ret, target)):
+        # A late or repeated scan (another event_id) for a step already taken: recorded, no change.
+        return {"status": "stale", "rma": ret.rma, "return_status": ret.status}
+    if target is not None:
         try:
             transition(session, ret, target, actor="carrier", data={"reference": reference})
         except ReturnError as exc:
             raise HTTPException(409, exc.detail) from None
+    # The shopper's email (and chat notice), in this same transaction.
+    lifecycle.on_carrier_event(session, ret, kind)
     return {"status": "ok", "rma": ret.rma, "return_status": ret.status}

@@ -26,7 +26,16 @@ SUBJECTS = {
     "pickup_scheduled": "Pickup booked for your return {rma}",
     "return_cancelled": "Your return {rma} is cancelled",
     "more_photos_requested": "We need another photo for your return {rma}",
+    "courier_dispatched": "The courier is on the way for your return {rma}",
+    "picked_up": "Your return {rma} is on its way to us",
+    "received_at_warehouse": "We received your return {rma}",
+    "refund_issued": "Your refund for return {rma} is issued",
+    "exchange_shipped": "Your exchange for return {rma} is on its way",
+    "store_credit_issued": "Your store credit for return {rma}",
 }
+
+# Emails that carry the return label as a PDF (built by the worker when it sends).
+LABEL_EVENTS = {"pickup_scheduled"}
 
 
 @lru_cache
@@ -60,10 +69,16 @@ def enqueue(
     """Queue one email; a second call with the same dedupe key queues nothing."""
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return None
-    subject, text, html = render(event, {"merchant": merchant.name, **context})
+    branding = {"merchant": merchant.name, "brand_color": merchant.brand_color or "#1f6feb",
+                "support_email": merchant.support_email or ""}
+    subject, text, html = render(event, {**branding, **context})
+    attachments: list[dict[str, Any]] = []
+    if event in LABEL_EVENTS and context.get("rma"):
+        attachments.append({"type": "label_pdf", "rma": context["rma"],
+                            "filename": f"return-label-{context['rma']}.pdf"})
     message = OutboxMessage(
         merchant_id=merchant.id, dedupe_key=dedupe_key, event=event, to_address=to,
-        subject=subject, body_text=text, body_html=html,
+        subject=subject, body_text=text, body_html=html, attachments=attachments,
     )
     session.add(message)
     return message

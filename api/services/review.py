@@ -643,18 +643,41 @@ def record_verdict(
 
 
 def tell_shopper_in_chat(notice: ChatNotice) -> bool:
-    """HOOK for the after-chat work: tell the shopper in their chat what the reviewer decided.
+    """Tell the shopper in their chat what the reviewer decided.
 
     Called after the decision is committed (in a background task), once per decided return.
-    Intended implementation: where the channel allows a message the shopper did not prompt
-    (socketio while connected, telegram, whatsapp within its window), call Rasa's
-    `POST {rasa_url}/conversations/{notice.conversation_id}/trigger_intent` with
-    `{"name": "EXTERNAL_review_decision", "entities": {"rma": ..., "review_event": ...,
-    "review_message": ...}}` (token as in `chat_transcript`), and return True when Rasa took it.
-    Until then: nothing is sent and the email (already in the outbox) is the notice.
+    Where the channel allows a message the shopper did not prompt (socketio, telegram, whatsapp;
+    settings.chat_notice_channels) it queues a chat notice; the outbox worker
+    (api/services/mailer.py) then calls Rasa's
+    `POST {rasa_url}/conversations/{conversation_id}/trigger_intent?output_channel=latest` with
+    `{"name": "EXTERNAL_review_decision", "entities": {"rma", "review_event", "review_message"}}`,
+    retrying with backoff when Rasa is away. Returns True when a notice was queued; never raises
+    (the email, already in the outbox, is the notice of record).
     """
-    log.info("chat notice not sent (hook not implemented): %s %s", notice.rma, notice.event)
-    return False
+    import hashlib
+
+    from api.db import session_scope
+    from api.services.lifecycle import queue_chat_notice
+
+    try:
+        digest = hashlib.sha256(notice.message.encode()).hexdigest()[:12]
+        with session_scope() as session:
+            merchant_id = session.scalar(select(ReturnRequest.merchant_id)
+                                         .where(ReturnRequest.rma == notice.rma))
+            queued = queue_chat_notice(
+                session, merchant_id=merchant_id, rma=notice.rma,
+                conversation_id=notice.conversation_id, channel=notice.channel, event=notice.event,
+                message=notice.message, dedupe_key=f"{notice.rma}:chat:{notice.event}:{digest}",
+                intent="EXTERNAL_review_decision",
+                entities={"review_event": notice.event, "review_message": notice.message},
+            )
+        if queued is None:
+            log.info("chat notice not queued (channel %s cannot push): %s %s", notice.channel,
+                     notice.rma, notice.event)
+        return queued is not None
+    except Exception:
+        log.exception("chat notice for %s could not be queued", notice.rma)
+        return False
 
 
 @dataclass

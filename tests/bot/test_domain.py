@@ -158,3 +158,12 @@ def test_importing_the_actions_does_no_work() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "path", sorted([*(ROOT / "bot" / "data").glob("*.yml"), *(ROOT / "tests" / "bot").glob("*.yml")]), ids=str
+)
+def test_dialogue_files_are_valid_yaml(path: Path) -> None:
+    data = yaml.safe_load(path.read_text())
+    assert data["version"] == "3.1"
+    assert data.get("rules") or data.get("stories")

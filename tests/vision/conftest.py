@@ -88,3 +88,9 @@ def write_image(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    # Tiny tensors: a second thread only adds synchronisation, worst on a busy machine.
+    torch.set_num_threads(1)
