@@ -638,6 +638,7 @@ def bench_latency(
                 log(json.dumps(result["levels"][-1])[:400])
     finally:
         procs.stop()
+        (work / "stack.log").write_text("\n".join(getattr(procs, "stack_log", [])) + "\n")
     return result
 
 

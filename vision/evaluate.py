@@ -195,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="val: only the held-out split of the model's training folder; auto: val when DIR is that folder, else all",
     )
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
 
     examples, split = _pick_split(args.data, args.model, args.split)
     model = load_model(args.model)

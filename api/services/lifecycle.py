@@ -116,8 +116,9 @@ def on_carrier_event(session: Session, ret: ReturnRequest, kind: str) -> None:
     # The same dedupe key as the warehouse's own receipt: one "received" email whoever is first.
     _email(session, ret, event, "received" if event == "received_at_warehouse" else f"carrier:{kind}")
     if event == "received_at_warehouse":
+        what = ret.resolution.replace("_", " ")
         _chat(session, ret, "received", f"Your return {ret.rma} arrived at our warehouse. We are "
-                                        f"checking it and will send your {ret.resolution.replace('_', ' ')} next.")
+                                        f"checking it and will send your {what} next.")
 
 
 # --- the warehouse receipt ----------------------------------------------------------------------

@@ -35,10 +35,11 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from api.db import session_scope
@@ -214,12 +215,12 @@ def claim(model: Any, now: datetime, settings: Settings, limit: int = BATCH) -> 
     lease = now + timedelta(seconds=settings.outbox_lease_seconds)
     for row_id in ids:
         with session_scope() as session:
-            result = session.execute(
+            result = cast(CursorResult[Any], session.execute(
                 update(model)
                 .where(model.id == row_id, _due(model, now))
                 .values(status="sending", attempts=model.attempts + 1, next_attempt_at=lease)
                 .execution_options(synchronize_session=False)
-            )
+            ))
             if result.rowcount == 1:
                 attempt = session.scalar(select(model.attempts).where(model.id == row_id))
                 won.append((row_id, int(attempt or 1)))
@@ -286,7 +287,9 @@ def deliver_emails(now: datetime | None = None, *, settings: Settings | None = N
                 msg = session.get(OutboxMessage, row_id)
                 assert msg is not None
                 email = build_email(session, msg, settings)
-                detail = transport.send(msg, email)
+                session.expunge(msg)
+            # No database transaction is open while the SMTP server is talked to.
+            detail = transport.send(msg, email)
             ok = True
         except DeliveryError as exc:
             detail = str(exc)
@@ -341,9 +344,11 @@ def requeue_failed() -> int:
     with session_scope() as session:
         n = 0
         for model in (OutboxMessage, ChatNotice):
-            n += session.execute(update(model).where(model.status == "failed")
-                                 .values(status="pending", attempts=0, next_attempt_at=None)
-                                 .execution_options(synchronize_session=False)).rowcount or 0
+            result = cast(CursorResult[Any], session.execute(
+                update(model).where(model.status == "failed")
+                .values(status="pending", attempts=0, next_attempt_at=None)
+                .execution_options(synchronize_session=False)))
+            n += result.rowcount or 0
     return n
 
 

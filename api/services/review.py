@@ -662,14 +662,25 @@ def tell_shopper_in_chat(notice: ChatNotice) -> bool:
     try:
         digest = hashlib.sha256(notice.message.encode()).hexdigest()[:12]
         with session_scope() as session:
-            merchant_id = session.scalar(select(ReturnRequest.merchant_id)
-                                         .where(ReturnRequest.rma == notice.rma))
+            ret = session.scalar(select(ReturnRequest).where(ReturnRequest.rma == notice.rma))
+            message = notice.message
+            entities: dict[str, Any] = {"review_event": notice.event}
+            pickup = ret.pickup if ret is not None else None
+            if (ret is not None and notice.event == "review_approved" and pickup is not None
+                    and pickup.status == "scheduled"):
+                # The approval booked the pickup: say when, so the shopper can get the parcel ready.
+                message += (f" Pickup booked: {pickup.date:%A %d %B}, {pickup.window}, "
+                            f"reference {pickup.reference}.")
+                entities.update({"pickup_date": pickup.date.isoformat(),
+                                 "pickup_window": pickup.window,
+                                 "pickup_reference": pickup.reference,
+                                 "label_url": returns_service.label_url(ret)})
+            entities["review_message"] = message
             queued = queue_chat_notice(
-                session, merchant_id=merchant_id, rma=notice.rma,
+                session, merchant_id=ret.merchant_id if ret is not None else None, rma=notice.rma,
                 conversation_id=notice.conversation_id, channel=notice.channel, event=notice.event,
-                message=notice.message, dedupe_key=f"{notice.rma}:chat:{notice.event}:{digest}",
-                intent="EXTERNAL_review_decision",
-                entities={"review_event": notice.event, "review_message": notice.message},
+                message=message, dedupe_key=f"{notice.rma}:chat:{notice.event}:{digest}",
+                intent="EXTERNAL_review_decision", entities=entities,
             )
         if queued is None:
             log.info("chat notice not queued (channel %s cannot push): %s %s", notice.channel,

@@ -22,7 +22,7 @@ class Inbox:
         self.envelopes: list[tuple[str, list[str]]] = []
         self._controller: Any = None
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         parsed = email.message_from_bytes(envelope.original_content or envelope.content,
                                           policy=email.policy.default)

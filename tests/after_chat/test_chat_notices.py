@@ -24,7 +24,7 @@ class FakeRasa:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 url = urlparse(self.path)
                 outer.requests.append({"path": url.path, "query": parse_qs(url.query), "body": body})
@@ -142,4 +142,7 @@ def test_review_decision_hook_queues_a_notice(client: Any, rasa: FakeRasa) -> No
     body = rasa.requests[0]["body"]
     assert body["name"] == "EXTERNAL_review_decision"
     assert body["entities"]["review_event"] == "review_approved"
-    assert body["entities"]["review_message"] == "Approved."
+    assert body["entities"]["review_message"].startswith("Approved. Pickup booked: ")
+    assert body["entities"]["pickup_reference"] == ret["pickup"]["reference"]
+    assert ret["pickup"]["reference"] in body["entities"]["review_message"]
+    assert body["entities"]["label_url"].startswith("http")

@@ -179,3 +179,17 @@ def test_ledger_is_idempotent_like_a_provider(client: Any, database: str) -> Non
         with pytest.raises(PaymentError):
             LedgerProvider().refund(s, idempotency_key="k1", amount_minor=600, **args)
     assert count(LedgerEntry) == 1
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_keep_item_return_is_settled_without_a_parcel(client: Any, database: str,
+                                                      merchant_headers: dict[str, str]) -> None:
+    ret = create_return(client, "100237", reason="changed_mind")
+    if not ret["keep_item"]:
+        pytest.skip("the active policy does not let the shopper keep this item")
+    assert ret["status"] == "approved"
+    r = client.post(f"/api/v1/returns/{ret['rma']}/receive", json={}, headers=merchant_headers)
+    assert r.status_code == 200 and r.json()["status"] == "refunded", r.text
+    assert _statuses(ret["rma"]) == ["refunded"]
+    assert count(OutboxMessage, OutboxMessage.event == "received_at_warehouse") == 0
+    assert count(OutboxMessage, OutboxMessage.event == "refund_issued") == 1

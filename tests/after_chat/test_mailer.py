@@ -158,3 +158,25 @@ def test_lease_expired_claim_is_retried(client: Any, database: str) -> None:
     assert mailer.deliver_emails(transport=Collect()).total == 0
     assert mailer.deliver_emails(_later(301), transport=Collect()).sent == len(won)
     assert all(m.status == "sent" and m.attempts == 2 for m in rows(OutboxMessage))
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_api_runs_the_worker_thread_when_enabled(database: str, var_dir: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import get_settings
+
+    monkeypatch.setenv("OUTBOX_WORKER", "true")
+    monkeypatch.setenv("OUTBOX_POLL_SECONDS", "0.1")
+    get_settings.cache_clear()
+    with TestClient(create_app()) as client:
+        create_return(client, "100231")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and count(OutboxMessage, OutboxMessage.status == "sent") < 2:
+            time.sleep(0.1)
+    assert count(OutboxMessage, OutboxMessage.status == "sent") == 2
+    assert len(list((var_dir / "outbox").glob("*.eml"))) == 2

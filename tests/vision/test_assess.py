@@ -105,7 +105,7 @@ def test_predict_prints_one_json_line_per_photo_and_fails_at_the_end(
     product_photo().save(good)
     corrupt.write_bytes(b"\xff\xd8\xff not really a jpeg")
     heatmaps = tmp_path / "heat"
-    code = predict.main([str(good), str(corrupt), str(tmp_path / "missing.png"), "--json",
+    code = predict.main([str(good), str(corrupt), str(tmp_path / "missing.png"), "--json", "--threads", "1",
                          "--model", str(micro_model_dir), "--heatmap-dir", str(heatmaps)])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1
@@ -120,7 +120,7 @@ def test_predict_exits_zero_when_every_photo_is_fine(
 ) -> None:
     path = tmp_path / "box.png"
     product_photo().save(path)
-    assert predict.main([str(path), "--model", str(micro_model_dir)]) == 0
+    assert predict.main([str(path), "--model", str(micro_model_dir), "--threads", "1"]) == 0
     assert "damage" in capsys.readouterr().out
 
 
@@ -132,7 +132,8 @@ def test_the_shipped_model_through_the_real_command(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DAMAGE_MODEL_DIR", None)
     done = subprocess.run(
-        [sys.executable, "-m", "vision.predict", str(photo), str(cmyk), str(tmp_path / "nope.jpg"), "--json"],
+        [sys.executable, "-m", "vision.predict", str(photo), str(cmyk), str(tmp_path / "nope.jpg"), "--json",
+         "--threads", "1"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     lines = [json.loads(line) for line in done.stdout.splitlines()]
@@ -149,7 +150,8 @@ def test_evaluate_writes_metrics_and_pictures(micro_model_dir: Path, tmp_path: P
     rows += [("intact", "none", "", f"i{i}") for i in range(3)]
     data = save_labelled_folder(tmp_path / "data", rows)
     out = tmp_path / "eval"
-    assert evaluate.main(["--data", str(data), "--model", str(micro_model_dir), "--out", str(out)]) == 0
+    argv = ["--data", str(data), "--model", str(micro_model_dir), "--out", str(out), "--threads", "1"]
+    assert evaluate.main(argv) == 0
     report = json.loads((out / "metrics.json").read_text())
     assert report["evaluated"]["split"] == "all"
     assert report["held_out"]["photos"] == {"intact": 3, "damaged": 3, "unusable": 0}
