@@ -6,8 +6,8 @@ from typing import Any
 
 from api.models import AuditLog, MerchantUser
 from api.seed import ADMIN_EMAIL
-from tests.db_templates import MERCHANT_PASSWORD
 from tests.api.helpers import rows, sqlite_only
+from tests.db_templates import MERCHANT_PASSWORD
 
 URL = "/api/v1/auth/token"
 BAD_LOGIN = {"detail": "Incorrect email or password."}

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import missing_prerequisite
+
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = ROOT / "models" / "rasa" / "returns-assistant.tar.gz"
@@ -43,7 +45,7 @@ def test_rasa_data_validate() -> None:
 
 def test_every_flow_is_predicted(tmp_path: Path) -> None:
     if not MODEL.exists():
-        pytest.skip(f"no trained model at {MODEL.relative_to(ROOT)}: run `make rasa-model`")
+        missing_prerequisite(f"no trained model at {MODEL.relative_to(ROOT)}: run `make rasa-model`")
     result = rasa(
         "test",
         "core",

@@ -22,6 +22,7 @@ import pytest
 
 from tests.channels.fakes import FakeTelegram, FakeTwilio, FakeUploadApi
 from tests.conftest import ROOT, free_port
+from tests.support import missing_prerequisite
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 HARNESS = ROOT / "tests" / "channels" / "rasa_side" / "harness.py"
@@ -68,7 +69,7 @@ class Harness:
 
 def start_harness(credentials: dict[str, Any], workdir: Path, env: dict[str, str] | None = None) -> Harness:
     if not RASA_PYTHON.exists():
-        pytest.skip("the Rasa venv (.venv-rasa) is not built: run `make setup`")
+        missing_prerequisite("the Rasa venv (.venv-rasa) is not built: run `make setup`")
     port = free_port()
     config = workdir / f"harness-{port}.json"
     config.write_text(json.dumps({"port": port, "credentials": credentials}))

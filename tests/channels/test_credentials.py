@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.support import missing_prerequisite
 
 DEFAULT = ROOT / "bot" / "credentials.yml"
 PRODUCTION = ROOT / "bot" / "credentials.production.yml"
@@ -102,7 +103,7 @@ print("RESULTS " + json.dumps(results))
 @pytest.fixture(scope="module")
 def rasa_channels() -> dict[str, Any]:
     if not RASA_PYTHON.exists():
-        pytest.skip("the Rasa venv (.venv-rasa) is not built")
+        missing_prerequisite("the Rasa venv (.venv-rasa) is not built")
     without_slack_secret = {k: v for k, v in PRODUCTION_ENV.items() if k != "SLACK_SIGNING_SECRET"}
     cases = [
         {"name": "default", "file": str(DEFAULT), "env": {}},

@@ -27,6 +27,7 @@ from bot.channels._common import REPLY_WITH_NUMBER
 from tests.channels.conftest import jpeg_bytes
 from tests.channels.fakes import FakeTelegram, FakeTwilio
 from tests.conftest import ROOT, SERVICE_TOKEN, free_port
+from tests.support import missing_prerequisite
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +56,7 @@ def _get_json(url: str, body: dict[str, Any] | None = None) -> Any:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not RASA_MODEL.exists():
-        pytest.skip(f"no Rasa model at {RASA_MODEL.relative_to(ROOT)}: run `make rasa-model`")
+        missing_prerequisite(f"no Rasa model at {RASA_MODEL.relative_to(ROOT)}: run `make rasa-model`")
     from scripts.run import start_stack, stop_stack
 
     var = tmp_path_factory.mktemp("channels-e2e") / "var"

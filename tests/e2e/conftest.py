@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, SERVICE_TOKEN, free_port
+from tests.support import missing_prerequisite
 
 RASA_MODEL = ROOT / "models" / "rasa" / "returns-assistant.tar.gz"
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -68,9 +69,9 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not RASA_BIN.exists():
-        pytest.skip("the Rasa venv (.venv-rasa) is not set up: make setup")
+        missing_prerequisite("the Rasa venv (.venv-rasa) is not set up: make setup")
     if not RASA_MODEL.exists():
-        pytest.skip(f"no Rasa model at {RASA_MODEL.relative_to(ROOT)}: run `make rasa-model`")
+        missing_prerequisite(f"no Rasa model at {RASA_MODEL.relative_to(ROOT)}: run `make rasa-model`")
     from scripts.run import start_stack, stop_stack
 
     var = tmp_path_factory.mktemp("e2e") / "var"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard import helpers
+from tests.support import missing_prerequisite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -42,7 +43,7 @@ def _var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian's Chromium is missing: run `make chromium`")
+        missing_prerequisite("Debian's Chromium is missing: run `make chromium`")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

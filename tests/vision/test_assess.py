@@ -29,7 +29,7 @@ def assessor(micro_model_dir: Path) -> DamageAssessor:
 
 
 def _check_contract(result: dict[str, object]) -> None:
-    assert CONTRACT_KEYS <= set(result)
+    assert set(result) >= CONTRACT_KEYS
     assert 0 <= result["damage_probability"] <= 1 and 0.5 <= result["confidence"] <= 1
     assert 0 <= result["unusable_probability"] <= 1
     assert result["severity"] in ("none", "minor", "severe")

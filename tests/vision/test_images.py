@@ -74,7 +74,7 @@ def test_cmyk_becomes_rgb(photo: Image.Image) -> None:
 @pytest.mark.parametrize("mode", ["L", "I;16", "P", "LA"])
 def test_other_modes_become_rgb(photo: Image.Image, mode: str) -> None:
     if mode == "I;16":
-        image = Image.fromarray((np.asarray(photo.convert("L"), np.uint16) * 256))
+        image = Image.fromarray(np.asarray(photo.convert("L"), np.uint16) * 256)
     else:
         image = photo.convert(mode)
     buffer = io.BytesIO()

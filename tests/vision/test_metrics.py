@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vision.calibrate import Calibration, calibrate, fit_temperature
-from vision.heads import group_slices, id2label, multitask_loss, Target
+from vision.heads import Target, group_slices, id2label, multitask_loss
 from vision.metrics import auroc, binary_report, confusion_matrix, reliability, top_label_ece
 
 
@@ -53,7 +53,7 @@ def test_temperature_scaling_recovers_a_known_temperature_and_lowers_ece() -> No
     assert np.isclose(top_label_ece(probs, labels.numpy()), result.ece_after, atol=1e-4)
 
 
-def test_calibration_file_round_trips(tmp_path) -> None:  # noqa: ANN001
+def test_calibration_file_round_trips(tmp_path) -> None:
     Calibration(temperature=1.7, ece_before=0.2, ece_after=0.05, n_photos=9).save(tmp_path)
     assert Calibration.load(tmp_path).temperature == 1.7
     assert Calibration.load(tmp_path / "missing") == Calibration()

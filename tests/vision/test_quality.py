@@ -33,7 +33,7 @@ def test_a_studio_photo_on_white_is_not_overexposed() -> None:
     ],
     ids=["dark", "overexposed", "blurred", "1x1", "tiny"],
 )
-def test_each_defect_is_named_with_a_retake_sentence(defect, issue: str) -> None:  # noqa: ANN001
+def test_each_defect_is_named_with_a_retake_sentence(defect, issue: str) -> None:
     report = assess_quality(defect(product_photo()), unusable_probability=0.0)
     assert report.issues == [issue]
     assert not report.ok

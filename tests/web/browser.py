@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.support import missing_prerequisite
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -33,7 +33,7 @@ PHONE = {
 def require_chromium() -> str:
     path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
     if not path:
-        pytest.skip("Debian's Chromium is not installed (make chromium)")
+        missing_prerequisite("Debian's Chromium is not installed (make chromium)")
     return path
 
 

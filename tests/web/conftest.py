@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, configure, free_port
+from tests.support import missing_prerequisite
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 FAKE_RASA = Path(__file__).with_name("fake_rasa.py")
@@ -44,7 +45,7 @@ class FakeRasa:
 
     def start(self) -> None:
         if not RASA_PYTHON.exists():
-            pytest.skip("the Rasa venv (.venv-rasa) is not set up: make setup")
+            missing_prerequisite("the Rasa venv (.venv-rasa) is not set up: make setup")
         self.proc = subprocess.Popen(
             [str(RASA_PYTHON), str(FAKE_RASA), "--port", str(self.port), "--api", self.api],
             cwd=ROOT,
