@@ -162,6 +162,10 @@ class BackendClient:
             body["heatmap_png_b64"] = heatmap_png_b64
         return await self._json("POST", f"/api/v1/photos/{photo_id}/assessment", json=body)
 
+    async def store_heatmap(self, photo_id: str, heatmap_png_b64: str, model_version: str) -> None:
+        await self._json("PUT", f"/api/v1/photos/{photo_id}/heatmap",
+                         json={"heatmap_png_b64": heatmap_png_b64, "model_version": model_version})
+
     async def create_handoff(
         self, *, conversation_id: str, channel: str, order_number: str | None, message: str
     ) -> dict[str, Any]:

@@ -57,21 +57,52 @@ def photo_ids(value: Any) -> list[str]:
     return seen
 
 
-def _assess_sync(data: bytes) -> tuple[dict[str, Any], str | None]:
+def _assess_sync(data: bytes) -> dict[str, Any]:
     """Run the damage model (blocking: called in a worker thread). Imported lazily."""
     from vision.assess import get_assessor
 
-    assessor = get_assessor()
-    result: dict[str, Any] = dict(assessor.assess(data).to_dict())
-    heatmap = None
-    quality: dict[str, Any] = result.get("quality") or {}
-    if quality.get("ok", True):
-        heatmap = base64.b64encode(assessor.heatmap_png(data)).decode("ascii")
-    return result, heatmap
+    return dict(get_assessor().assess(data).to_dict())
+
+
+def _heatmap_sync(data: bytes) -> str:
+    from vision.assess import get_assessor
+
+    return base64.b64encode(get_assessor().heatmap_png(data)).decode("ascii")
+
+
+# The heatmap is for the merchant, not the shopper: it is drawn after the shopper's turn has
+# been answered (it costs several times the assessment itself). References keep the tasks alive.
+_heatmap_tasks: set[asyncio.Task[None]] = set()
+
+
+async def _attach_heatmap(
+    photo_id: str, data: bytes, model_version: str, conversation_id: str | None
+) -> None:
+    try:
+        heatmap = await asyncio.to_thread(_heatmap_sync, data)
+        async with backend.client(conversation_id) as api:
+            await api.store_heatmap(photo_id, heatmap, model_version)
+    except Exception as exc:  # the merchant page says "no heatmap"; nothing else depends on it
+        log.warning("heatmap for %s not stored: %s", photo_id, exc)
+
+
+async def drain_heatmaps() -> None:
+    """Wait for the heatmaps still being drawn (tests; a graceful shutdown)."""
+    while _heatmap_tasks:
+        await asyncio.gather(*list(_heatmap_tasks), return_exceptions=True)
+
+
+def schedule_heatmap(photo_id: str, data: bytes, model_version: str, conversation_id: str | None) -> None:
+    task = asyncio.get_running_loop().create_task(
+        _attach_heatmap(photo_id, data, model_version, conversation_id)
+    )
+    _heatmap_tasks.add(task)
+    task.add_done_callback(_heatmap_tasks.discard)
 
 
 _warm_up: threading.Thread | None = None
 WARM_UP = True  # tests switch it off
+HEATMAPS = True  # tests that count API calls switch it off
 
 
 def warm_up() -> None:
@@ -112,7 +143,7 @@ async def assess_photo(api: backend.BackendClient, photo_id: str) -> PhotoVerdic
     except backend.BackendError:  # 404: never uploaded (or another shop's id)
         return PhotoVerdict(photo_id, usable=False, missing=True)
     try:
-        assessment, heatmap = await asyncio.to_thread(_assess_sync, data)
+        assessment = await asyncio.to_thread(_assess_sync, data)
     except Exception as exc:
         if type(exc).__name__ == "ImageError":  # vision.images.ImageError: not a readable picture
             return PhotoVerdict(photo_id, usable=False, retake_message=UNREADABLE)
@@ -121,9 +152,13 @@ async def assess_photo(api: backend.BackendClient, photo_id: str) -> PhotoVerdic
         log.exception("damage assessment failed for %s; the photo goes to the policy unassessed", photo_id)
         return PhotoVerdict(photo_id, usable=True)
     try:
-        await api.store_assessment(photo_id, assessment, heatmap)
+        await api.store_assessment(photo_id, assessment, None)
     except backend.BackendError as exc:  # the verdict still counts for this conversation
         log.warning("assessment of %s not stored: %s", photo_id, exc)
+    else:
+        if (assessment.get("quality") or {}).get("ok", True) and HEATMAPS:
+            schedule_heatmap(photo_id, data, str(assessment.get("model_version", "")),
+                             getattr(api, "conversation_id", None))
     quality = assessment.get("quality") or {}
     if not quality.get("ok", True):
         return PhotoVerdict(

@@ -689,7 +689,18 @@ class ActionAskReturnConfirmed(Action):
         order = verified_order(tracker) or {}
         decision = tracker.get_slot("return_decision") or {}
         currency = order.get("currency")
-        catalogue = {r["code"]: r.get("label") for r in tracker.get_slot("return_reason_catalogue") or []}
+        events: list[EventType] = []
+        known = tracker.get_slot("return_reason_catalogue")
+        if not known:  # the reason came before its question: fetch the labels for the summary
+            try:
+                async with backend.client(conversation_id(tracker)) as api:
+                    known = [
+                        {"code": r["code"], "label": r.get("label")} for r in (await api.policy())["reasons"]
+                    ]
+                events.append(SlotSet("return_reason_catalogue", known))
+            except (backend.BackendUnavailable, backend.BackendError, KeyError):
+                known = []
+        catalogue = {r["code"]: r.get("label") for r in known}
         reason = tracker.get_slot("return_reason") or "other"
         resolution = tracker.get_slot("return_resolution") or "refund"
         lines = [
@@ -728,7 +739,7 @@ class ActionAskReturnConfirmed(Action):
                 else "Our team reviews it first"
             )
         dispatcher.utter_message(response="utter_ask_return_confirmed", summary=bullet_list(lines))
-        return []
+        return events
 
 
 def _variant_names(tracker: Tracker) -> str:

@@ -152,10 +152,12 @@ class OwnershipMixin:
             if attempts >= MAX_PROOF_ATTEMPTS:
                 dispatcher.utter_message(response="utter_verify_locked")
                 return {**cleared, "verify_locked": True}
+            left = MAX_PROOF_ATTEMPTS - attempts
             dispatcher.utter_message(
                 response="utter_verify_failed",
                 proof_kind=_proof_word(kind),
-                attempts_left=MAX_PROOF_ATTEMPTS - attempts,
+                attempts_left=left,
+                tries_left=f"{left} more {'try' if left == 1 else 'tries'}",
             )
             return cleared
         except backend.BackendError as exc:

@@ -90,6 +90,11 @@ class AssessmentIn(BaseModel):
     heatmap_png_b64: str | None = None
 
 
+class HeatmapIn(BaseModel):
+    heatmap_png_b64: str = Field(max_length=20_000_000)
+    model_version: str = Field(max_length=64)
+
+
 class HandoffIn(BaseModel):
     conversation_id: str = Field(max_length=128)
     channel: str = Field(default="web", max_length=32)

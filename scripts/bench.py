@@ -897,7 +897,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{RASA.relative_to(ROOT)} is missing: make setup")
     if (args.all or args.latency) and not RASA_MODEL.exists():
         parser.error(f"{RASA_MODEL.relative_to(ROOT)} is missing: make rasa-model")
-    command = "scripts/bench.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = ".venv/bin/python scripts/bench.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     log(f"work folder {work}")
     blocks: dict[str, list[str]] = {}

@@ -39,9 +39,15 @@ def sample_photos(data_dir: Path, count: int) -> list[bytes]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vision.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=default_model_dir(), help="model folder (default: %(default)s)")
-    parser.add_argument("--data", type=Path, default=default_data_dir(), help="photos to time (default: %(default)s)")
-    parser.add_argument("--photos", type=int, default=50, help="how many photos to time (default: %(default)s)")
+    parser.add_argument(
+        "--model", type=Path, default=default_model_dir(), help="model folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--data", type=Path, default=default_data_dir(), help="photos to time (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--photos", type=int, default=50, help="how many photos to time (default: %(default)s)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
     args = parser.parse_args(argv)
 

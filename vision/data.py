@@ -91,9 +91,7 @@ def _example(root: Path, row: dict[str, str], line: int) -> Example:
     file = row["file"].strip()
     # Rows without a near-duplicate group are their own group.
     group = (row.get("dup_group") or "").strip() or f"file:{file}"
-    return Example(
-        root / file, label, severity, damage_type, f"{root.name}:{group}", row.get("source", "")
-    )
+    return Example(root / file, label, severity, damage_type, f"{root.name}:{group}", row.get("source", ""))
 
 
 def split_by_group(
@@ -148,7 +146,8 @@ class PhotoDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             # Real scenes to paste cut-out products onto; never damaged photos, whose
             # damage would then sit behind an intact product.
             self.scenes = [
-                image for image, e, mask in zip(self.images, examples, self.masks)
+                image
+                for image, e, mask in zip(self.images, examples, self.masks, strict=True)
                 if e.label != "damaged" and mask is None
             ]
         self._rng: tuple[int, np.random.Generator] | None = None

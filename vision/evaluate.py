@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,11 +24,18 @@ from transformers import PreTrainedModel
 
 from vision.calibrate import Calibration
 from vision.data import default_data_dir, read_folder, split_by_group
-from vision.heads import DAMAGED, INTACT, VERDICTS, damage_score, group_slices, probabilities
+from vision.heads import DAMAGED, INTACT, VERDICTS, damage_score, group_slices, id2label, probabilities
 from vision.images import load_rgb
 from vision.metrics import auroc, binary_report, confusion_matrix, reliability, top_label_ece
 from vision.model import default_model_dir, load_model
-from vision.transforms import BACKDROPS, Preprocess, plain_backdrop_mask, random_backdrop, replace_backdrop, shrink_onto
+from vision.transforms import (
+    BACKDROPS,
+    Preprocess,
+    plain_backdrop_mask,
+    random_backdrop,
+    replace_backdrop,
+    shrink_onto,
+)
 
 
 @torch.inference_mode()
@@ -43,7 +51,7 @@ def collect_logits(
     for start in tqdm(range(0, len(images), batch_size), desc="scoring", disable=not progress):
         pixels = torch.stack([spec(image) for image in images[start : start + batch_size]])
         chunks.append(model(pixel_values=pixels).logits.float())
-    return torch.cat(chunks) if chunks else torch.empty(0, model.config.num_labels)
+    return torch.cat(chunks) if chunks else torch.empty(0, len(id2label()))
 
 
 def damage_auroc(logits: torch.Tensor, verdicts: torch.Tensor, slices: dict[str, slice]) -> float:
@@ -60,7 +68,7 @@ def calibrated_damage(
 
 def score(
     logits: torch.Tensor, verdicts: torch.Tensor, slices: dict[str, slice], calibration: Calibration
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Every number the model card quotes, from logits and true verdicts."""
     probs = probabilities(logits, slices, calibration.temperature).verdict
     damage = damage_score(probs).numpy()
@@ -107,7 +115,7 @@ def held_out_report(
     calibration: Calibration,
     logits: torch.Tensor | None = None,
     progress: bool = False,
-) -> dict[str, dict[str, object]]:
+) -> dict[str, dict[str, Any]]:
     """Scores on the photos as they are and on their backdrop-altered copies."""
     slices = group_slices(model.config.id2label)
     if logits is None:
@@ -183,17 +191,25 @@ def _pick_split(data: Path, model_dir: Path, split: str) -> tuple[list, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m vision.evaluate", description=__doc__.split("\n\n")[0]
+    parser = argparse.ArgumentParser(prog="python -m vision.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--data", type=Path, default=default_data_dir(), help="labelled folder (default: %(default)s)"
     )
-    parser.add_argument("--data", type=Path, default=default_data_dir(), help="labelled folder (default: %(default)s)")
-    parser.add_argument("--model", type=Path, default=default_model_dir(), help="saved model folder (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path("var/vision-eval"), help="where metrics.json and the PNGs go (default: %(default)s)")
+    parser.add_argument(
+        "--model", type=Path, default=default_model_dir(), help="saved model folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/vision-eval"),
+        help="where metrics.json and the PNGs go (default: %(default)s)",
+    )
     parser.add_argument(
         "--split",
         choices=("auto", "all", "val"),
         default="auto",
-        help="val: only the held-out split of the model's training folder; auto: val when DIR is that folder, else all",
+        help="val: only the held-out split of the model's training folder; "
+        "auto: val when DIR is that folder, else all (default: auto)",
     )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -206,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     images = [load_rgb(e.path, 288) for e in tqdm(examples, desc="decoding photos")]
     verdicts = torch.tensor([VERDICTS.index(e.label) for e in examples])
     logits = collect_logits(model, images, spec, progress=True)
-    report = held_out_report(model, images, verdicts, spec, calibration, logits, progress=True)
+    report: dict[str, Any] = held_out_report(
+        model, images, verdicts, spec, calibration, logits, progress=True
+    )
     report["evaluated"] = {"data": str(args.data), "split": split, "model": str(args.model)}
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,9 @@ groups are derived from those names, never stored twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,9 +30,11 @@ def id2label() -> dict[int, str]:
     return dict(enumerate(names))
 
 
-def group_slices(labels: dict[int, str]) -> dict[str, slice]:
+def group_slices(labels: Mapping[Any, str] | None) -> dict[str, slice]:
     """Where each group sits in the logit vector, read from a config's ``id2label``."""
-    ordered = [labels[i] for i in range(len(labels))]
+    if not labels:
+        raise ValueError("The model config has no id2label: it is not a damage model.")
+    ordered = [labels[key] for key in sorted(labels, key=int)]
     slices = {}
     for group, values in GROUPS.items():
         start = ordered.index(f"{group}:{values[0]}")
@@ -69,9 +73,7 @@ def multitask_loss(
     aux_weight: float = 0.3,
 ) -> torch.Tensor:
     """Cross-entropy on the verdict plus down-weighted severity/type terms on damaged photos."""
-    loss = F.cross_entropy(
-        logits[:, slices["verdict"]], targets[:, 0], label_smoothing=label_smoothing
-    )
+    loss = F.cross_entropy(logits[:, slices["verdict"]], targets[:, 0], label_smoothing=label_smoothing)
     for column, group in ((1, "severity"), (2, "damage_type")):
         labelled = targets[:, column] != IGNORE
         if labelled.any():

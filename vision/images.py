@@ -9,12 +9,11 @@ import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ImageSource = Union[Image.Image, bytes, str, Path]
+ImageSource = Image.Image | bytes | str | Path
 
 MAX_PIXELS = 64_000_000  # about 64 MP: bigger than any phone's default photo
 WORKING_SIDE = 1024  # nothing downstream needs more; bounds memory and time
@@ -62,16 +61,17 @@ def load_rgb(source: ImageSource, working_side: int = WORKING_SIDE) -> Image.Ima
 
 
 def _open(source: bytes | str | Path) -> Image.Image:
+    name = "the upload" if isinstance(source, bytes) else str(source)
     try:
-        if isinstance(source, bytes):
-            return Image.open(io.BytesIO(source))
-        return Image.open(Path(source))
+        return Image.open(io.BytesIO(source) if isinstance(source, bytes) else Path(source))
     except FileNotFoundError as error:
-        raise ImageError(f"No such file: {source}.") from error
+        raise ImageError(f"No such file: {name}.") from error
     except IsADirectoryError as error:
-        raise ImageError(f"{source} is a folder, not an image.") from error
+        raise ImageError(f"{name} is a folder, not an image.") from error
     except Image.DecompressionBombError as error:
-        raise ImageError(f"The image is too large; the limit is {MAX_PIXELS // 1_000_000} megapixels.") from error
+        raise ImageError(
+            f"The image is too large; the limit is {MAX_PIXELS // 1_000_000} megapixels."
+        ) from error
     except UnidentifiedImageError as error:
         raise ImageError("The file is not an image we can read (JPEG, PNG, WebP...).") from error
     except Exception as error:  # Pillow's format sniffers raise many types on malformed data

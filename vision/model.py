@@ -7,8 +7,8 @@ accepts a local folder or, where a network exists, any Hugging Face model id.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from transformers import (
     AutoModelForImageClassification,

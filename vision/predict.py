@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from vision.assess import DamageAssessor
 from vision.images import ImageError
@@ -22,13 +23,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vision.predict", description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photo files")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.add_argument("--model", type=Path, default=default_model_dir(), help="model folder (default: %(default)s)")
+    parser.add_argument(
+        "--model", type=Path, default=default_model_dir(), help="model folder (default: %(default)s)"
+    )
     parser.add_argument("--heatmap-dir", type=Path, help="also write <name>.heatmap.png overlays here")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
     return parser
 
 
-def _human(record: dict[str, object]) -> str:
+def _human(record: dict[str, Any]) -> str:
     if "error" in record:
         return f"{record['path']}: ERROR {record['error']}"
     quality = record["quality"]
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     failures = 0
     for path in args.paths:
-        record: dict[str, object] = {"path": str(path)}
+        record: dict[str, Any] = {"path": str(path)}
         try:
             record.update(assessor.assess(path).to_dict())
             if args.heatmap_dir:

@@ -24,9 +24,13 @@ ANALYSIS_SIDE = 384
 RETAKE_MESSAGES = {
     "too_small": "That photo is too small to see any damage, please send a larger, closer photo.",
     "too_dark": "That photo is too dark, please retake it in better light.",
-    "overexposed": "That photo is too bright and washed out, please retake it away from direct light or flash.",
+    "overexposed": (
+        "That photo is too bright and washed out, please retake it away from direct light or flash."
+    ),
     "blurred": "That photo is blurry, please hold the phone steady and retake it.",
-    "not_product_photo": "That doesn't look like a photo of the item, please take a photo of the item itself.",
+    "not_product_photo": (
+        "That doesn't look like a photo of the item, please take a photo of the item itself."
+    ),
 }
 
 
@@ -69,9 +73,7 @@ def edge_strength(gray: Image.Image) -> float:
     luma = np.asarray(ImageOps.autocontrast(gray, cutoff=1), dtype=np.float32)
     if min(luma.shape) < 3:
         return 0.0
-    laplacian = (
-        4 * luma[1:-1, 1:-1] - luma[:-2, 1:-1] - luma[2:, 1:-1] - luma[1:-1, :-2] - luma[1:-1, 2:]
-    )
+    laplacian = 4 * luma[1:-1, 1:-1] - luma[:-2, 1:-1] - luma[2:, 1:-1] - luma[1:-1, :-2] - luma[1:-1, 2:]
     return float(np.percentile(np.abs(laplacian), 99))
 
 

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -26,70 +27,80 @@ from tqdm import tqdm
 from transformers import PreTrainedModel
 
 from vision import card
-from vision.calibrate import calibrate
+from vision.calibrate import Calibration, calibrate
 from vision.data import PhotoDataset, default_data_dir, read_folder, split_by_group
-from vision.evaluate import collect_logits, held_out_report
+from vision.evaluate import collect_logits, damage_auroc, held_out_report
 from vision.heads import group_slices, multitask_loss
 from vision.model import PRESETS, build_model, default_model_dir, from_checkpoint
 from vision.transforms import Augment, Preprocess
 
 
-def _flag(default: object, help: str) -> object:
-    return field(default=default, metadata={"help": help})
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
 
 
 @dataclass
 class TrainConfig:
-    data: Path = _flag(default_data_dir(), "labelled folder (labels.csv) to train and validate on")
-    extra_data: tuple[Path, ...] = _flag(
-        (), "extra labelled folders (merchant-review exports), training side only; repeatable"
+    data: Path = field(
+        default_factory=default_data_dir,
+        metadata=_help("labelled folder (labels.csv) to train and validate on"),
     )
-    out: Path = _flag(default_model_dir(), "where to save the model")
-    preset: str = _flag("resnet-tiny", f"architecture preset: {', '.join(PRESETS)}")
-    init_from: str | None = _flag(
-        None, "initialise from a Hugging Face checkpoint (local path or hub id; needs a network)"
+    extra_data: tuple[Path, ...] = field(
+        default=(),
+        metadata=_help("extra labelled folders (merchant-review exports), training side only; repeatable"),
     )
-    image_size: int = _flag(160, "square input side in pixels")
-    epochs: int = _flag(120, "passes over the training photos")
-    batch_size: int = _flag(32, "photos per step")
-    lr: float = _flag(2e-3, "peak AdamW learning rate")
-    weight_decay: float = _flag(0.05, "AdamW weight decay")
-    warmup: float = _flag(0.03, "share of training spent on the linear warm-up")
-    label_smoothing: float = _flag(0.1, "label smoothing on the verdict")
-    damaged_boost: float = _flag(3.0, "how much more often a damaged photo is drawn")
-    ema_decay: float = _flag(0.998, "decay of the weight average that is saved")
-    backdrop_guard: bool = _flag(True, "replace plain backdrops / shrink onto random canvases")
-    val_fraction: float = _flag(0.2, "share of near-duplicate groups held out for validation")
-    seed: int = _flag(13, "random seed (split, init, augmentation)")
-    workers: int = _flag(1, "data-loading worker processes")
-    threads: int = _flag(2, "torch CPU threads")
-    eval_every: int = _flag(10, "report held-out AUROC every N epochs")
-    max_minutes: float = _flag(
-        27.0, "time budget for the run: the schedule compresses to end within it on a busy machine"
+    out: Path = field(default_factory=default_model_dir, metadata=_help("where to save the model"))
+    preset: str = field(default="resnet-tiny", metadata=_help(f"architecture preset: {', '.join(PRESETS)}"))
+    init_from: str | None = field(
+        default=None,
+        metadata=_help("initialise from a Hugging Face checkpoint (local path or hub id; needs a network)"),
     )
-    max_steps: int | None = _flag(None, "stop after this many steps (smoke tests)")
+    image_size: int = field(default=160, metadata=_help("square input side in pixels"))
+    epochs: int = field(default=120, metadata=_help("passes over the training photos"))
+    batch_size: int = field(default=32, metadata=_help("photos per step"))
+    lr: float = field(default=2e-3, metadata=_help("peak AdamW learning rate"))
+    weight_decay: float = field(default=0.05, metadata=_help("AdamW weight decay"))
+    warmup: float = field(default=0.03, metadata=_help("share of training spent on the linear warm-up"))
+    label_smoothing: float = field(default=0.1, metadata=_help("label smoothing on the verdict"))
+    damaged_boost: float = field(default=3.0, metadata=_help("how much more often a damaged photo is drawn"))
+    ema_decay: float = field(default=0.998, metadata=_help("decay of the weight average that is saved"))
+    backdrop_guard: bool = field(
+        default=True, metadata=_help("replace plain backdrops / shrink onto random canvases")
+    )
+    val_fraction: float = field(
+        default=0.2, metadata=_help("share of near-duplicate groups held out for validation")
+    )
+    seed: int = field(default=13, metadata=_help("random seed (split, init, augmentation)"))
+    workers: int = field(default=1, metadata=_help("data-loading worker processes"))
+    threads: int = field(default=2, metadata=_help("torch CPU threads"))
+    eval_every: int = field(default=10, metadata=_help("report held-out AUROC every N epochs"))
+    max_minutes: float = field(
+        default=27.0,
+        metadata=_help("time budget for the run: the schedule compresses to end within it on a busy machine"),
+    )
+    max_steps: int | None = field(default=None, metadata=_help("stop after this many steps (smoke tests)"))
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    parser = argparse.ArgumentParser(
-        prog="python -m vision.train", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m vision.train", description=__doc__.split("\n\n")[0])
     for spec in dataclasses.fields(TrainConfig):
         flag = "--" + spec.name.replace("_", "-")
-        help_text = f"{spec.metadata['help']} (default: {spec.default})"
+        factory = spec.default_factory
+        default = factory() if factory is not dataclasses.MISSING else spec.default
+        help_text = f"{spec.metadata['help']} (default: {default})"
         if spec.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=spec.default, help=help_text)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
         elif spec.name == "extra_data":
             parser.add_argument(flag, type=Path, action="append", default=[], help=spec.metadata["help"])
         else:
             kind = {"Path": Path, "int": int, "float": float, "int | None": int}.get(str(spec.type), str)
-            parser.add_argument(flag, type=kind, default=spec.default, help=help_text)
+            parser.add_argument(flag, type=kind, default=default, help=help_text)
     args = vars(parser.parse_args(argv))
     args["extra_data"] = tuple(args["extra_data"])
     return TrainConfig(**args)
 
 
-def train(config: TrainConfig, progress: bool = True) -> dict[str, object]:
+def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     started = time.monotonic()
@@ -105,13 +116,13 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, object]:
     train_set = PhotoDataset(train_examples, augment, seed=config.seed, progress=progress)
     val_set = PhotoDataset(val_examples, spec, progress=progress)
 
-    ema = _fit(model, train_set, val_set, config, started, progress)
-    final: PreTrainedModel = ema.module.eval()
+    ema = _fit(model, train_set, val_set, spec, config, started, progress)
+    final = cast(PreTrainedModel, ema.module).eval()
 
     logits = collect_logits(final, val_set.images, spec)
     slices = group_slices(final.config.id2label)
     calibration = calibrate(logits[:, slices["verdict"]], val_set.targets[:, 0])
-    metrics = {
+    metrics: dict[str, Any] = {
         **held_out_report(final, val_set.images, val_set.targets[:, 0], spec, calibration, logits),
         "training": {
             "minutes": round((time.monotonic() - started) / 60, 1),
@@ -129,12 +140,13 @@ def _fit(
     model: PreTrainedModel,
     train_set: PhotoDataset,
     val_set: PhotoDataset,
+    spec: Preprocess,
     config: TrainConfig,
     started: float,
     progress: bool,
 ) -> AveragedModel:
     sampler = WeightedRandomSampler(
-        train_set.sample_weights(config.damaged_boost), num_samples=len(train_set), replacement=True
+        train_set.sample_weights(config.damaged_boost).tolist(), num_samples=len(train_set), replacement=True
     )
     loader = DataLoader(
         train_set,
@@ -174,9 +186,12 @@ def _fit(
             bar.update(round(100 * progress_done) - bar.n)
             bar.set_postfix(epoch=epoch, step=step, loss=f"{loss.item():.3f}")
         if epoch % config.eval_every == 0 or progress_done >= 1.0:
-            auc = _quick_auroc(ema.module, val_set, slices)
+            auc = _quick_auroc(cast(PreTrainedModel, ema.module), val_set, spec, slices)
             minutes = (time.monotonic() - started) / 60
-            tqdm.write(f"epoch {epoch} step {step}: loss {loss.item():.3f}, held-out AUROC {auc:.3f}, {minutes:.1f} min")
+            tqdm.write(
+                f"epoch {epoch} step {step}: loss {loss.item():.3f}, "
+                f"held-out AUROC {auc:.3f}, {minutes:.1f} min"
+            )
     bar.close()
     if step < total_steps:
         tqdm.write(f"time budget reached after {step} of {total_steps} planned steps ({epoch} epochs)")
@@ -192,11 +207,11 @@ def _warmup_cosine(progress: float, warmup: float) -> float:
     return 0.5 * (1 + math.cos(math.pi * (progress - warmup) / (1 - warmup)))
 
 
-def _quick_auroc(model: PreTrainedModel, val_set: PhotoDataset, slices: dict[str, slice]) -> float:
-    from vision.evaluate import damage_auroc
-
+def _quick_auroc(
+    model: PreTrainedModel, val_set: PhotoDataset, spec: Preprocess, slices: dict[str, slice]
+) -> float:
     model.eval()
-    logits = collect_logits(model, val_set.images, val_set.transform)
+    logits = collect_logits(model, val_set.images, spec)
     return damage_auroc(logits, val_set.targets[:, 0], slices)
 
 
@@ -211,15 +226,15 @@ def _counts(*splits: list) -> dict[str, dict[str, int]]:
     names = ("train", "val")
     return {
         name: {label: sum(e.label == label for e in split) for label in ("damaged", "intact", "unusable")}
-        for name, split in zip(names, splits)
+        for name, split in zip(names, splits, strict=True)
     }
 
 
 def _save(
     model: PreTrainedModel,
     spec: Preprocess,
-    calibration,
-    metrics: dict[str, object],
+    calibration: Calibration,
+    metrics: dict[str, Any],
     config: TrainConfig,
 ) -> None:
     out = Path(config.out)

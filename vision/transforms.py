@@ -141,13 +141,13 @@ def random_backdrop(
     return Image.fromarray(np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8))
 
 
-def replace_backdrop(
-    image: Image.Image, mask: Image.Image, backdrop: Image.Image
-) -> Image.Image:
+def replace_backdrop(image: Image.Image, mask: Image.Image, backdrop: Image.Image) -> Image.Image:
     return Image.composite(image, backdrop.resize(image.size), mask)
 
 
-def shrink_onto(image: Image.Image, backdrop: Image.Image, scale: float, rng: np.random.Generator) -> Image.Image:
+def shrink_onto(
+    image: Image.Image, backdrop: Image.Image, scale: float, rng: np.random.Generator
+) -> Image.Image:
     """Place a shrunken copy of the photo somewhere on the backdrop (same canvas size)."""
     canvas = backdrop.resize(image.size)
     width = max(1, round(image.width * scale))
@@ -251,6 +251,6 @@ class Augment:
             image = recompress(image, int(rng.integers(30, 90)))
         if rng.random() < self.noise:
             array = np.asarray(image, dtype=np.float32)
-            array = array + rng.normal(0, rng.uniform(3, 12), array.shape)
-            image = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
+            noisy = array + rng.normal(0, rng.uniform(3, 12), array.shape)
+            image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
         return image

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.deps import ServiceDep, SessionDep, is_service, merchant_user_from_token
 from api.models import DamageAssessment, Photo, ReturnItem, ReturnRequest
-from api.schemas import AssessmentIn
+from api.schemas import AssessmentIn, HeatmapIn
 from api.services.images import ImageRejected, clean_image, sniff
 from api.settings import get_settings
 from api.storage import get_storage
@@ -103,16 +103,8 @@ def store_assessment(photo_id: str, body: AssessmentIn, session: SessionDep,
     photo = session.get(Photo, photo_id)
     if photo is None:
         raise HTTPException(404, "No such photo.")
-    heatmap_key = None
-    if body.heatmap_png_b64:
-        try:
-            png = base64.b64decode(body.heatmap_png_b64, validate=True)
-        except (binascii.Error, ValueError):
-            raise HTTPException(422, "heatmap_png_b64 is not valid base64.") from None
-        if sniff(png) != "png":
-            raise HTTPException(422, "heatmap_png_b64 is not a PNG image.")
-        heatmap_key = f"heatmaps/{photo.sha256[:2]}/{photo.sha256}-{body.model_version}.png"
-        get_storage().put(heatmap_key, png)
+    heatmap_key = _store_heatmap(photo, body.heatmap_png_b64, body.model_version) \
+        if body.heatmap_png_b64 else None
     quality = body.quality or {}
     assessment = DamageAssessment(
         photo_id=photo.id, model_version=body.model_version,
@@ -127,6 +119,31 @@ def store_assessment(photo_id: str, body: AssessmentIn, session: SessionDep,
     session.add(assessment)
     session.flush()
     return {"assessment_id": assessment.id, "photo_id": photo.id, "heatmap": heatmap_key is not None}
+
+
+def _store_heatmap(photo: Photo, heatmap_png_b64: str, model_version: str) -> str:
+    try:
+        png = base64.b64decode(heatmap_png_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise HTTPException(422, "heatmap_png_b64 is not valid base64.") from None
+    if sniff(png) != "png":
+        raise HTTPException(422, "heatmap_png_b64 is not a PNG image.")
+    key = f"heatmaps/{photo.sha256[:2]}/{photo.sha256}-{model_version}.png"
+    get_storage().put(key, png)
+    return key
+
+
+@router.put("/photos/{photo_id}/heatmap", summary="Attach the damage heatmap to the photo's assessment")
+def store_heatmap(photo_id: str, body: HeatmapIn, session: SessionDep, _: ServiceDep) -> dict[str, Any]:
+    photo = session.get(Photo, photo_id)
+    if photo is None:
+        raise HTTPException(404, "No such photo.")
+    assessment = next((a for a in reversed(photo.assessments)
+                       if a.model_version == body.model_version), None)
+    if assessment is None:
+        raise HTTPException(409, "Store the assessment of this photo first.")
+    assessment.heatmap_key = _store_heatmap(photo, body.heatmap_png_b64, body.model_version)
+    return {"photo_id": photo.id, "heatmap": True}
 
 
 def photos_of_return(session: SessionDep, ret: ReturnRequest) -> list[Photo]:

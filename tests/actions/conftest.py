@@ -39,16 +39,17 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
 @pytest.fixture
 def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """A stand-in damage model: photos whose bytes start with b"dark" fail the quality gate."""
+    import base64
+    import io
+
+    from PIL import Image
+
     from actions import photos
 
-    def fake_assess(data: bytes) -> tuple[dict[str, Any], str | None]:
-        import base64
-        import io
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(png, format="PNG")
 
-        from PIL import Image
-
-        png = io.BytesIO()
-        Image.new("RGB", (8, 8), (255, 0, 0)).save(png, format="PNG")
+    def fake_assess(data: bytes) -> dict[str, Any]:
         dark = data.startswith(b"dark")
         return (
             {
@@ -64,11 +65,11 @@ def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
                 },
                 "model_version": "test-model",
                 "latency_ms": 1.0,
-            },
-            None if dark else base64.b64encode(png.getvalue()).decode(),
+            }
         )
 
     monkeypatch.setattr(photos, "_assess_sync", fake_assess)
+    monkeypatch.setattr(photos, "_heatmap_sync", lambda data: base64.b64encode(png.getvalue()).decode())
 
 
 @pytest.fixture

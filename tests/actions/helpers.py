@@ -102,7 +102,7 @@ def run_action(
     action: Action, tracker: Tracker, domain: dict[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], CollectingDispatcher]:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, domain or load_domain()))
+    events = asyncio.run(_run_and_draw_heatmaps(action, dispatcher, tracker, domain or load_domain()))
     return events, dispatcher
 
 
@@ -443,7 +443,7 @@ class FakeApi:
         path = request.url.path
         body = (
             json.loads(request.content or b"{}")
-            if request.method == "POST"
+            if request.method in ("POST", "PUT")
             and request.content
             and request.headers.get("content-type", "").startswith("application/json")
             else {}
@@ -497,6 +497,9 @@ class FakeApi:
                 if data is not None
                 else httpx.Response(404, json={"detail": "No such photo."})
             )
+        if m := re.fullmatch(r"/api/v1/photos/([\w-]+)/heatmap", path):
+            self.assessments[m.group(1)]["heatmap_png_b64"] = body["heatmap_png_b64"]
+            return httpx.Response(200, json={"photo_id": m.group(1), "heatmap": True})
         if m := re.fullmatch(r"/api/v1/photos/([\w-]+)/assessment", path):
             self.assessments[m.group(1)] = body
             return httpx.Response(201, json={"assessment_id": len(self.assessments), "photo_id": m.group(1)})
@@ -565,3 +568,12 @@ def proven(order_number: str, kind: str = "email") -> dict[str, Any]:
         "verify_order": copy.deepcopy(entry["order"]),
         "verify_identity": {"order_number": order_number, "kind": kind, "value": value},
     }
+
+
+async def _run_and_draw_heatmaps(action: Any, dispatcher: Any, tracker: Any, domain: Any) -> Any:
+    """Run the action, then let its background heatmap work finish before the loop closes."""
+    from actions.photos import drain_heatmaps
+
+    events = await action.run(dispatcher, tracker, domain)
+    await drain_heatmaps()
+    return events

@@ -233,8 +233,8 @@ def test_good_photo_is_assessed_stored_and_decided(fake_api: FakeApi, no_model: 
     stored = fake_api.assessments["ph_good"]
     assert stored["heatmap_png_b64"].startswith("iVBORw0KGgo")  # a PNG
     assert stored["model_version"] == "test-model"
-    quote = json.loads(fake_api.requests[-1].content)
-    assert quote["items"][0]["photo_ids"] == ["ph_good"]
+    quotes = [json.loads(r.content) for r in fake_api.requests if r.url.path == "/api/v1/returns/quote"]
+    assert quotes[-1]["items"][0]["photo_ids"] == ["ph_good"]
 
 
 def test_photo_without_a_working_model_still_counts(fake_api: FakeApi, monkeypatch: Any) -> None:
@@ -584,3 +584,13 @@ def test_unreadable_photo_asks_again(fake_api: FakeApi, monkeypatch: Any) -> Non
     assert slot_sets(events)["requested_slot"] == "return_photos"
     assert responses(dispatcher) == ["utter_photo_retake"]
     assert dispatcher.messages[0]["retake_message"] == photos.UNREADABLE
+
+
+def test_summary_fetches_reason_labels_when_the_reason_came_first(fake_api: FakeApi) -> None:
+    slots = {**ready_to_submit(), "return_reason_catalogue": None}
+    events, dispatcher = run_action(ActionAskReturnConfirmed(), make_tracker(slots))
+    assert "• Reason: Doesn't fit" in dispatcher.messages[0]["summary"]
+    assert slot_sets(events)["return_reason_catalogue"][0] == {
+        "code": "damaged_on_arrival",
+        "label": "Arrived damaged",
+    }

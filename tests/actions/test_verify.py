@@ -95,6 +95,7 @@ def test_wrong_proof_counts_an_attempt_and_asks_both_again(fake_api: FakeApi) ->
     ]
     assert responses(dispatcher) == ["utter_verify_failed"]
     assert dispatcher.messages[0]["attempts_left"] == 2
+    assert dispatcher.messages[0]["tries_left"] == "2 more tries"
     assert dispatcher.messages[0]["proof_kind"] == "postcode"
 
 

@@ -19,8 +19,16 @@ from vision import evaluate, predict
 from vision.assess import DamageAssessor, get_assessor
 from vision.images import ImageError
 
-CONTRACT_KEYS = {"damage_probability", "severity", "damage_type", "confidence",
-                 "unusable_probability", "quality", "model_version", "latency_ms"}
+CONTRACT_KEYS = {
+    "damage_probability",
+    "severity",
+    "damage_type",
+    "confidence",
+    "unusable_probability",
+    "quality",
+    "model_version",
+    "latency_ms",
+}
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +102,7 @@ def test_get_assessor_loads_once_from_the_configured_folder(
 
 
 def test_a_missing_model_says_how_to_make_one(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="python -m vision.train"):
+    with pytest.raises(FileNotFoundError, match=r"python -m vision\.train"):
         DamageAssessor(tmp_path)
 
 
@@ -105,8 +113,20 @@ def test_predict_prints_one_json_line_per_photo_and_fails_at_the_end(
     product_photo().save(good)
     corrupt.write_bytes(b"\xff\xd8\xff not really a jpeg")
     heatmaps = tmp_path / "heat"
-    code = predict.main([str(good), str(corrupt), str(tmp_path / "missing.png"), "--json", "--threads", "1",
-                         "--model", str(micro_model_dir), "--heatmap-dir", str(heatmaps)])
+    code = predict.main(
+        [
+            str(good),
+            str(corrupt),
+            str(tmp_path / "missing.png"),
+            "--json",
+            "--threads",
+            "1",
+            "--model",
+            str(micro_model_dir),
+            "--heatmap-dir",
+            str(heatmaps),
+        ]
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1
     assert [line["path"] for line in lines] == [str(good), str(corrupt), str(tmp_path / "missing.png")]
@@ -124,7 +144,9 @@ def test_predict_exits_zero_when_every_photo_is_fine(
     assert "damage" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(not (SHIPPED_MODEL / "model.safetensors").is_file(), reason="no trained model shipped yet")
+@pytest.mark.skipif(
+    not (SHIPPED_MODEL / "model.safetensors").is_file(), reason="no trained model shipped yet"
+)
 def test_the_shipped_model_through_the_real_command(tmp_path: Path) -> None:
     photo, cmyk = tmp_path / "box.jpg", tmp_path / "cmyk.jpg"
     product_photo().save(photo)
@@ -132,9 +154,22 @@ def test_the_shipped_model_through_the_real_command(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DAMAGE_MODEL_DIR", None)
     done = subprocess.run(
-        [sys.executable, "-m", "vision.predict", str(photo), str(cmyk), str(tmp_path / "nope.jpg"), "--json",
-         "--threads", "1"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "vision.predict",
+            str(photo),
+            str(cmyk),
+            str(tmp_path / "nope.jpg"),
+            "--json",
+            "--threads",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 1 and "Traceback" not in done.stderr

@@ -28,8 +28,11 @@ def test_a_row_without_a_group_is_its_own_group(labelled_folder: Path) -> None:
 
 @pytest.mark.parametrize(
     ("column", "value", "message"),
-    [("label", "broken", "label 'broken'"), ("severity", "huge", "severity 'huge'"),
-     ("damage_type", "melted", "damage_type 'melted'")],
+    [
+        ("label", "broken", "label 'broken'"),
+        ("severity", "huge", "severity 'huge'"),
+        ("damage_type", "melted", "damage_type 'melted'"),
+    ],
 )
 def test_bad_rows_name_the_file_and_line(tmp_path: Path, column: str, value: str, message: str) -> None:
     row = {"label": "damaged", "severity": "minor", "damage_type": "torn"} | {column: value}
@@ -50,13 +53,16 @@ def test_class_folders_work_without_labels_csv(tmp_path: Path) -> None:
 
 
 def test_an_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(LabelError, match="neither labels.csv"):
+    with pytest.raises(LabelError, match=r"neither labels\.csv"):
         read_folder(tmp_path)
 
 
 def _examples(groups: dict[str, list[str]]) -> list[Example]:
-    return [Example(Path(f"{g}-{i}.jpg"), label, group=g) for g, labels in groups.items()
-            for i, label in enumerate(labels)]
+    return [
+        Example(Path(f"{g}-{i}.jpg"), label, group=g)
+        for g, labels in groups.items()
+        for i, label in enumerate(labels)
+    ]
 
 
 def test_split_keeps_groups_whole_and_reaches_every_label() -> None:

@@ -68,7 +68,10 @@ def test_one_pixel_image_loads() -> None:
 def test_cmyk_becomes_rgb(photo: Image.Image) -> None:
     loaded = load_photo(jpeg_bytes(photo.convert("CMYK"))).image
     assert loaded.mode == "RGB"
-    assert np.abs(np.asarray(loaded, float).mean(axis=(0, 1)) - np.asarray(photo, float).mean(axis=(0, 1))).max() < 12
+    assert (
+        np.abs(np.asarray(loaded, float).mean(axis=(0, 1)) - np.asarray(photo, float).mean(axis=(0, 1))).max()
+        < 12
+    )
 
 
 @pytest.mark.parametrize("mode", ["L", "I;16", "P", "LA"])
@@ -100,5 +103,5 @@ def test_exif_orientation_is_applied() -> None:
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
     photo = load_photo(jpeg_bytes(image, exif=exif.tobytes()))
     assert photo.image.size == (100, 200) and photo.original_size == (100, 200)
-    red, green, blue = photo.image.getpixel((50, 20))  # the left half is now on top
+    red, _, blue = photo.image.getpixel((50, 20))  # the left half is now on top
     assert red > 200 and blue < 60

@@ -31,7 +31,10 @@ def test_binary_report_and_confusion_matrix() -> None:
     report = binary_report(np.array([0.9, 0.8, 0.3, 0.1]), np.array([True, False, True, False]), 0.5)
     assert (report.precision, report.recall, report.f1, report.accuracy) == (0.5, 0.5, 0.5, 0.5)
     assert confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 2]), 3).tolist() == [
-        [1, 0, 0], [0, 1, 1], [0, 0, 0]]
+        [1, 0, 0],
+        [0, 1, 1],
+        [0, 0, 0],
+    ]
 
 
 def test_ece_is_zero_when_confidence_matches_accuracy() -> None:
@@ -62,8 +65,9 @@ def test_calibration_file_round_trips(tmp_path) -> None:
 def test_loss_ignores_missing_severity_and_type() -> None:
     slices = group_slices(id2label())
     logits = torch.zeros(2, len(id2label()), requires_grad=True)
-    targets = torch.stack([Target.from_names("intact").as_tensor(),
-                           Target.from_names("damaged", "severe", "").as_tensor()])
+    targets = torch.stack(
+        [Target.from_names("intact").as_tensor(), Target.from_names("damaged", "severe", "").as_tensor()]
+    )
     loss = multitask_loss(logits, targets, slices)
     loss.backward()
     assert torch.isfinite(loss)

@@ -17,14 +17,30 @@ def test_tiny_training_run_saves_a_servable_model(labelled_folder: Path, tmp_pat
     extra = save_labelled_folder(tmp_path / "reviews", [("damaged", "minor", "torn", "review-1")])
     out = tmp_path / "model"
     config = TrainConfig(
-        data=labelled_folder, extra_data=(extra,), out=out, preset="resnet-micro", image_size=32,
-        batch_size=4, max_steps=3, workers=0, threads=1, val_fraction=0.4, eval_every=1,
+        data=labelled_folder,
+        extra_data=(extra,),
+        out=out,
+        preset="resnet-micro",
+        image_size=32,
+        batch_size=4,
+        max_steps=3,
+        workers=0,
+        threads=1,
+        val_fraction=0.4,
+        eval_every=1,
     )
     metrics = train(config, progress=False)
 
     saved = {p.name for p in out.iterdir()}
-    assert {"config.json", "model.safetensors", "preprocessor_config.json", "calibration.json",
-            "metrics.json", "training_config.json", "README.md"} <= saved
+    assert {
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+        "calibration.json",
+        "metrics.json",
+        "training_config.json",
+        "README.md",
+    } <= saved
     assert metrics["training"]["train_photos"] + metrics["training"]["val_photos"] == 14
     assert 0 <= metrics["held_out"]["auroc"] <= 1
     assert json.loads((out / "training_config.json").read_text())["extra_data"] == [str(extra)]
