@@ -69,6 +69,7 @@ class BackendClient:
         headers = {"Accept": "application/json", "User-Agent": "returns-assistant-actions"}
         if service_token:
             headers["Authorization"] = f"Bearer {service_token}"
+        self.conversation_id = conversation_id
         if conversation_id:
             headers["X-Conversation-Id"] = conversation_id[:128]
         self._client = httpx.AsyncClient(
@@ -163,8 +164,11 @@ class BackendClient:
         return await self._json("POST", f"/api/v1/photos/{photo_id}/assessment", json=body)
 
     async def store_heatmap(self, photo_id: str, heatmap_png_b64: str, model_version: str) -> None:
-        await self._json("PUT", f"/api/v1/photos/{photo_id}/heatmap",
-                         json={"heatmap_png_b64": heatmap_png_b64, "model_version": model_version})
+        await self._json(
+            "PUT",
+            f"/api/v1/photos/{photo_id}/heatmap",
+            json={"heatmap_png_b64": heatmap_png_b64, "model_version": model_version},
+        )
 
     async def create_handoff(
         self, *, conversation_id: str, channel: str, order_number: str | None, message: str

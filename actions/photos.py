@@ -157,8 +157,12 @@ async def assess_photo(api: backend.BackendClient, photo_id: str) -> PhotoVerdic
         log.warning("assessment of %s not stored: %s", photo_id, exc)
     else:
         if (assessment.get("quality") or {}).get("ok", True) and HEATMAPS:
-            schedule_heatmap(photo_id, data, str(assessment.get("model_version", "")),
-                             getattr(api, "conversation_id", None))
+            schedule_heatmap(
+                photo_id,
+                data,
+                str(assessment.get("model_version", "")),
+                getattr(api, "conversation_id", None),
+            )
     quality = assessment.get("quality") or {}
     if not quality.get("ok", True):
         return PhotoVerdict(

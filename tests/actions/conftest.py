@@ -51,22 +51,20 @@ def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def fake_assess(data: bytes) -> dict[str, Any]:
         dark = data.startswith(b"dark")
-        return (
-            {
-                "damage_probability": 0.1 if dark else 0.91,
-                "severity": "none" if dark else "severe",
-                "damage_type": None if dark else "cracked",
-                "confidence": 0.88,
-                "unusable_probability": 0.02,
-                "quality": {
-                    "ok": not dark,
-                    "issues": ["too_dark"] if dark else [],
-                    "message": "That photo is too dark, please retake it in better light." if dark else "",
-                },
-                "model_version": "test-model",
-                "latency_ms": 1.0,
-            }
-        )
+        return {
+            "damage_probability": 0.1 if dark else 0.91,
+            "severity": "none" if dark else "severe",
+            "damage_type": None if dark else "cracked",
+            "confidence": 0.88,
+            "unusable_probability": 0.02,
+            "quality": {
+                "ok": not dark,
+                "issues": ["too_dark"] if dark else [],
+                "message": "That photo is too dark, please retake it in better light." if dark else "",
+            },
+            "model_version": "test-model",
+            "latency_ms": 1.0,
+        }
 
     monkeypatch.setattr(photos, "_assess_sync", fake_assess)
     monkeypatch.setattr(photos, "_heatmap_sync", lambda data: base64.b64encode(png.getvalue()).decode())
