@@ -78,7 +78,12 @@ CurrentUser = Annotated[MerchantUser, Depends(current_merchant_user)]
 
 
 def client_key(request: Request) -> str:
-    """Who to throttle: the client address (behind a proxy, its first X-Forwarded-For hop)."""
+    """Who to throttle. Every chat shopper reaches the API through the one action server, so its
+    calls (service token) are counted per conversation (X-Conversation-Id), not per address;
+    anyone else by client address (behind a proxy in production, the first X-Forwarded-For hop)."""
+    if is_service(request):
+        conversation = request.headers.get("x-conversation-id", "").strip()
+        return f"conversation:{conversation[:128]}" if conversation else "service"
     forwarded = request.headers.get("x-forwarded-for", "")
     if forwarded and get_settings().environment == "production":
         return forwarded.split(",")[0].strip()

@@ -156,3 +156,18 @@ def test_failures_expire_after_the_window(client: Any) -> None:
         session.execute(update(LookupFailure).values(
             created_at=datetime.now(UTC) - timedelta(seconds=settings.lookup_window_seconds + 5)))
     assert client.post(URL, json={"order_number": "100231", "postcode": "10001"}).status_code == 200
+
+
+def test_the_action_server_is_throttled_per_conversation_not_as_one_client(
+        client: Any, service_headers: dict[str, str]) -> None:
+    guesser = {**service_headers, "X-Conversation-Id": "conv-guesser"}
+    for _ in range(8):
+        client.post("/api/v1/orders/lookup", json={"order_number": "100232", "email": "x@example.com"},
+                    headers=guesser)
+    blocked = client.post("/api/v1/orders/lookup",
+                          json={"order_number": "100232", "email": "raj@example.com"}, headers=guesser)
+    assert blocked.status_code == 429 and "Retry-After" in blocked.headers
+    other = {**service_headers, "X-Conversation-Id": "conv-honest-shopper"}
+    ok = client.post("/api/v1/orders/lookup", json={"order_number": "100232", "email": "raj@example.com"},
+                     headers=other)
+    assert ok.status_code == 200
