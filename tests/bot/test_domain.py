@@ -60,13 +60,16 @@ def implemented_actions() -> dict[str, type[Action]]:
 
 
 def test_intents_are_the_contract_plus_photo_uploaded(domain: dict) -> None:
-    assert set(domain["intents"]) == CONTRACT_INTENTS | {"photo_uploaded"}
+    # plus the backend's proactive notices (bot/domain/notices.yml), never typed by a shopper
+    notices = {"EXTERNAL_return_update", "EXTERNAL_review_decision"}
+    assert set(domain["intents"]) == CONTRACT_INTENTS | {"photo_uploaded"} | notices
     assert len(domain["intents"]) == len(set(domain["intents"]))
 
 
 def test_entities(domain: dict) -> None:
     # `choice` is only ever sent by buttons; photo_ids by the widget's photo message
-    assert set(domain["entities"]) == CONTRACT_ENTITIES | {"photo_ids", "choice"}
+    notices = {"rma", "return_event", "return_message", "review_event", "review_message"}
+    assert set(domain["entities"]) == CONTRACT_ENTITIES | {"photo_ids", "choice"} | notices
 
 
 def test_every_custom_action_is_implemented(domain: dict) -> None:
