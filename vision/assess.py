@@ -22,7 +22,8 @@ from vision.calibrate import Calibration
 from vision.heads import DAMAGE_TYPES, SEVERITIES, UNUSABLE, damage_score, group_slices, probabilities
 from vision.heatmap import grad_cam, overlay, to_png
 from vision.images import ImageSource, load_photo
-from vision.model import default_model_dir, load_model
+from vision.model import load_model
+from vision.paths import default_model_dir
 from vision.quality import QualityReport, assess_quality
 from vision.transforms import Preprocess
 

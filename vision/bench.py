@@ -19,8 +19,8 @@ import numpy as np
 from PIL import Image
 
 from vision.assess import DamageAssessor
-from vision.data import IMAGE_SUFFIXES, default_data_dir
-from vision.model import default_model_dir
+from vision.data import IMAGE_SUFFIXES
+from vision.paths import default_data_dir, default_model_dir
 
 
 def sample_photos(data_dir: Path, count: int) -> list[bytes]:

@@ -23,15 +23,9 @@ from vision.heads import DAMAGE_TYPES, SEVERITIES, VERDICTS, Target
 from vision.images import load_rgb
 from vision.transforms import Augment, Preprocess, plain_backdrop_mask
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_ENV = "DAMAGE_DATA_DIR"
 LABELS_FILE = "labels.csv"
 COLUMNS = ("file", "label", "severity", "damage_type", "dup_group", "source")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get(DATA_ENV, REPO_ROOT.parent / "shared" / "datasets" / "damage"))
 
 
 @dataclass(frozen=True)

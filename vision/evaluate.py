@@ -23,11 +23,12 @@ from tqdm import tqdm
 from transformers import PreTrainedModel
 
 from vision.calibrate import Calibration
-from vision.data import default_data_dir, read_folder, split_by_group
+from vision.data import read_folder, split_by_group
 from vision.heads import DAMAGED, INTACT, VERDICTS, damage_score, group_slices, id2label, probabilities
 from vision.images import load_rgb
 from vision.metrics import auroc, binary_report, confusion_matrix, reliability, top_label_ece
-from vision.model import default_model_dir, load_model
+from vision.model import load_model
+from vision.paths import REPO_ROOT, default_data_dir, default_model_dir
 from vision.transforms import (
     BACKDROPS,
     Preprocess,
@@ -181,7 +182,7 @@ def _pick_split(data: Path, model_dir: Path, split: str) -> tuple[list, str]:
     settings = json.loads(settings_path.read_text()) if settings_path.is_file() else {}
     trained_on = settings.get("data")
     if split == "auto":
-        same = trained_on is not None and Path(trained_on).resolve() == data.resolve()
+        same = trained_on is not None and (REPO_ROOT / trained_on).resolve() == data.resolve()
         split = "val" if same else "all"
     if split == "val":
         if "val_fraction" not in settings:

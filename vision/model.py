@@ -6,7 +6,6 @@ accepts a local folder or, where a network exists, any Hugging Face model id.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,17 +19,17 @@ from transformers import (
 
 from vision.heads import id2label
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-MODEL_ENV = "DAMAGE_MODEL_DIR"  # the same variable the API settings read
-
-
-def default_model_dir() -> Path:
-    return Path(os.environ.get(MODEL_ENV, REPO_ROOT / "models" / "damage"))
-
 
 def _resnet_tiny() -> PretrainedConfig:
     return ResNetConfig(
         embedding_size=32, hidden_sizes=[32, 64, 128, 256], depths=[1, 1, 2, 1], layer_type="basic"
+    )
+
+
+def _resnet18_half() -> PretrainedConfig:
+    """ResNet-18's layout at half its width."""
+    return ResNetConfig(
+        embedding_size=32, hidden_sizes=[32, 64, 128, 256], depths=[2, 2, 2, 2], layer_type="basic"
     )
 
 
@@ -53,6 +52,7 @@ def _convnextv2_atto() -> PretrainedConfig:
 
 PRESETS: dict[str, Callable[[], PretrainedConfig]] = {
     "resnet-tiny": _resnet_tiny,
+    "resnet-18-half": _resnet18_half,
     "resnet-small": _resnet_small,
     "resnet-micro": _resnet_micro,
     "convnextv2-atto": _convnextv2_atto,

@@ -16,7 +16,7 @@ from typing import Any
 
 from vision.assess import DamageAssessor
 from vision.images import ImageError
-from vision.model import default_model_dir
+from vision.paths import default_model_dir
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import resource
 import time
 from dataclasses import dataclass, field
@@ -28,10 +29,11 @@ from transformers import PreTrainedModel
 
 from vision import card
 from vision.calibrate import Calibration, calibrate
-from vision.data import PhotoDataset, default_data_dir, read_folder, split_by_group
+from vision.data import PhotoDataset, read_folder, split_by_group
 from vision.evaluate import collect_logits, damage_auroc, held_out_report
 from vision.heads import group_slices, multitask_loss
-from vision.model import PRESETS, build_model, default_model_dir, from_checkpoint
+from vision.model import PRESETS, build_model, from_checkpoint
+from vision.paths import REPO_ROOT, default_data_dir, default_model_dir
 from vision.transforms import Augment, Preprocess
 
 
@@ -246,6 +248,8 @@ def _save(
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(config).items()}
     settings["extra_data"] = [str(p) for p in config.extra_data]
+    # Relative to the repository, so evaluate can recognise the folder on another checkout.
+    settings["data"] = os.path.relpath(Path(config.data).resolve(), REPO_ROOT)
     (out / "training_config.json").write_text(json.dumps(settings, indent=2) + "\n")
     (out / "README.md").write_text(card.render(model.config.model_version, metrics, calibration, config))
 

@@ -207,12 +207,12 @@ class Augment:
     spec: Preprocess = field(default_factory=Preprocess)
     backdrop_swap: float = 0.5
     shrink: float = 0.25
-    colour_strength: float = 0.4
+    colour_strength: float = 0.3
     grayscale: float = 0.15
-    blur: float = 0.2
-    jpeg: float = 0.3
-    noise: float = 0.2
-    rotate: float = 0.3
+    blur: float = 0.15
+    jpeg: float = 0.2
+    noise: float = 0.15
+    rotate: float = 0.2
 
     def __call__(
         self,
@@ -237,7 +237,7 @@ class Augment:
             image = shrink_onto(image, backdrop, float(rng.uniform(0.5, 0.9)), rng)
         if rng.random() < self.rotate:
             fill = tuple(int(v) for v in rng.integers(0, 256, size=3))
-            image = image.rotate(float(rng.uniform(-20, 20)), Image.Resampling.BILINEAR, fillcolor=fill)
+            image = image.rotate(float(rng.uniform(-15, 15)), Image.Resampling.BILINEAR, fillcolor=fill)
         side = self.spec.size
         image = random_resized_crop(image, (side, side), rng)
         if rng.random() < 0.5:
