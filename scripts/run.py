@@ -143,7 +143,10 @@ def main() -> int:
           "  Try: order 100232, email raj@example.com, 'my vase arrived broken', send a photo.\n"
           "  Ctrl-C stops everything.\n", flush=True)
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Explicit handlers: Ctrl-C must stop everything even when the shell started us with SIGINT
+    # ignored (a background job), and a closed terminal (SIGHUP) too.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
         while not stopping.is_set():
             for service in stack:
