@@ -76,7 +76,8 @@ class DamageAssessor:
         photo = load_photo(source)
         with torch.inference_mode():
             logits = self.model(pixel_values=self.preprocess(photo.image)[None]).logits
-        heads = probabilities(logits, self.slices, self.calibration.temperature)
+        calibration = self.calibration
+        heads = probabilities(logits, self.slices, calibration.temperature, calibration.verdict_bias)
         damage = float(damage_score(heads.verdict)[0])
         unusable = float(heads.verdict[0, UNUSABLE])
         damaged = damage >= self.calibration.damage_threshold

@@ -39,8 +39,9 @@ the return policy (`policy/`) decides, the model only informs.
 - Files: `config.json`, `model.safetensors`, `preprocessor_config.json` (BitImageProcessor),
   `calibration.json` (temperature {calibration.temperature}), `metrics.json`,
   `training_config.json`.
-- `damage_probability` = P(damaged) / (P(damaged) + P(intact)) after temperature scaling;
-  operating point {calibration.damage_threshold}.
+- `damage_probability` = P(damaged) / (P(damaged) + P(intact)) after calibration (verdict
+  bias {list(calibration.verdict_bias)} undoing the damaged oversampling, then temperature
+  {calibration.temperature}); operating point {calibration.damage_threshold}.
 
 ## Training data
 
@@ -53,7 +54,8 @@ Split by near-duplicate group (`dup_group`), stratified, {config.val_fraction:.0
 | train | {counts["train"]["damaged"]} | {counts["train"]["intact"]} | {counts["train"]["unusable"]} |
 | held out | {counts["val"]["damaged"]} | {counts["val"]["intact"]} | {counts["val"]["unusable"]} |
 
-Training: {training["minutes"]} minutes on 2 CPU cores, {config.epochs} epochs, AdamW, cosine
+Training: {training["minutes"]} minutes wall clock, {training["cpu_minutes"]} CPU-minutes, on
+2 CPU cores; {config.epochs} epochs, AdamW, cosine
 schedule, weight EMA, damaged photos drawn {config.damaged_boost}x as often, label smoothing
 {config.label_smoothing}. Augmentation: random crops, flips, small rotations, colour jitter,
 grayscale, blur, JPEG re-compression, noise, and the backdrop guard below.
@@ -66,11 +68,11 @@ grayscale, blur, JPEG re-compression, noise, and the backdrop guard below.
 | accuracy at {held["threshold"]} (damaged vs intact) | {held["accuracy"]} |
 | F1 / precision / recall (damaged) | {held["f1"]} / {held["precision"]} / {held["recall"]} |
 | verdict accuracy (3 classes) | {held["verdict_accuracy"]} |
-| verdict ECE before / after temperature scaling | {calibration.ece_before} / {calibration.ece_after} |
+| verdict ECE, raw model / calibrated | {calibration.ece_before} / {calibration.ece_after} |
 | damage_probability ECE (calibrated) | {held["ece_damage_probability"]} |
 
-The temperature was fitted on the same held-out photos (one parameter); the ECE after is
-therefore optimistic.
+The temperature was fitted on the same held-out photos (one parameter); the calibrated ECE is
+therefore optimistic. AUROC does not depend on the calibration.
 
 ## Shortcut guard: "plain studio backdrop = intact"
 

@@ -64,14 +64,16 @@ def damage_auroc(logits: torch.Tensor, verdicts: torch.Tensor, slices: dict[str,
 def calibrated_damage(
     logits: torch.Tensor, slices: dict[str, slice], calibration: Calibration
 ) -> torch.Tensor:
-    return damage_score(probabilities(logits, slices, calibration.temperature).verdict)
+    return damage_score(
+        probabilities(logits, slices, calibration.temperature, calibration.verdict_bias).verdict
+    )
 
 
 def score(
     logits: torch.Tensor, verdicts: torch.Tensor, slices: dict[str, slice], calibration: Calibration
 ) -> dict[str, Any]:
     """Every number the model card quotes, from logits and true verdicts."""
-    probs = probabilities(logits, slices, calibration.temperature).verdict
+    probs = probabilities(logits, slices, calibration.temperature, calibration.verdict_bias).verdict
     damage = damage_score(probs).numpy()
     truth = verdicts.numpy()
     keep = (truth == DAMAGED) | (truth == INTACT)

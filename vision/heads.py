@@ -9,7 +9,7 @@ groups are derived from those names, never stored twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,11 +90,17 @@ class HeadProbabilities:
 
 
 def probabilities(
-    logits: torch.Tensor, slices: dict[str, slice], temperature: float = 1.0
+    logits: torch.Tensor,
+    slices: dict[str, slice],
+    temperature: float = 1.0,
+    verdict_bias: Sequence[float] | None = None,
 ) -> HeadProbabilities:
-    """Softmax per group; the calibration temperature applies to the verdict only."""
+    """Softmax per group; the calibration (bias, then temperature) applies to the verdict only."""
+    verdict = logits[:, slices["verdict"]]
+    if verdict_bias is not None:
+        verdict = verdict + torch.tensor(verdict_bias, dtype=verdict.dtype)
     return HeadProbabilities(
-        verdict=torch.softmax(logits[:, slices["verdict"]] / temperature, dim=-1),
+        verdict=torch.softmax(verdict / temperature, dim=-1),
         severity=torch.softmax(logits[:, slices["severity"]], dim=-1),
         damage_type=torch.softmax(logits[:, slices["damage_type"]], dim=-1),
     )

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from transformers import PreTrainedModel
 
 from vision import card
-from vision.calibrate import Calibration, calibrate
+from vision.calibrate import Calibration, calibrate, sampling_bias
 from vision.data import PhotoDataset, read_folder, split_by_group
 from vision.evaluate import collect_logits, damage_auroc, held_out_report
 from vision.heads import group_slices, multitask_loss
@@ -123,7 +123,9 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
 
     logits = collect_logits(final, val_set.images, spec)
     slices = group_slices(final.config.id2label)
-    calibration = calibrate(logits[:, slices["verdict"]], val_set.targets[:, 0])
+    calibration = calibrate(
+        logits[:, slices["verdict"]], val_set.targets[:, 0], sampling_bias(config.damaged_boost)
+    )
     metrics: dict[str, Any] = {
         **held_out_report(final, val_set.images, val_set.targets[:, 0], spec, calibration, logits),
         "training": {

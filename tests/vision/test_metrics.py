@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import math
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vision.calibrate import Calibration, calibrate, fit_temperature
+from vision.calibrate import Calibration, calibrate, fit_temperature, sampling_bias
 from vision.heads import Target, group_slices, id2label, multitask_loss
 from vision.metrics import auroc, binary_report, confusion_matrix, reliability, top_label_ece
 
@@ -56,10 +59,23 @@ def test_temperature_scaling_recovers_a_known_temperature_and_lowers_ece() -> No
     assert np.isclose(top_label_ece(probs, labels.numpy()), result.ece_after, atol=1e-4)
 
 
-def test_calibration_file_round_trips(tmp_path) -> None:
-    Calibration(temperature=1.7, ece_before=0.2, ece_after=0.05, n_photos=9).save(tmp_path)
-    assert Calibration.load(tmp_path).temperature == 1.7
+def test_calibration_file_round_trips(tmp_path: Path) -> None:
+    saved = Calibration(temperature=1.7, verdict_bias=(0.0, -1.1, 0.0), ece_before=0.2, n_photos=9)
+    saved.save(tmp_path)
+    assert Calibration.load(tmp_path) == saved
     assert Calibration.load(tmp_path / "missing") == Calibration()
+
+
+def test_oversampling_is_undone_by_the_prior_correction() -> None:
+    # A model trained with damaged photos drawn 4x as often: its damaged logit is log(4) too high.
+    generator = torch.Generator().manual_seed(1)
+    true_logits = torch.randn(6000, 3, generator=generator)
+    labels = torch.multinomial(torch.softmax(true_logits, -1), 1, generator=generator)[:, 0]
+    trained = true_logits + torch.tensor([0.0, math.log(4), 0.0])
+    bias = sampling_bias(4.0)
+    assert bias == pytest.approx((0.0, -math.log(4), 0.0))
+    result = calibrate(trained, labels, bias)
+    assert abs(result.temperature - 1) < 0.1 and result.ece_after < result.ece_before
 
 
 def test_loss_ignores_missing_severity_and_type() -> None:
