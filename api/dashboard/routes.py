@@ -8,6 +8,7 @@ signed-in merchant's id, so another shop's RMA, photo, ticket or message is a 40
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 from urllib.parse import urlencode
@@ -37,7 +38,7 @@ from api.dashboard.auth import (
 from api.deps import SessionDep
 from api.models import Merchant, MerchantUser
 from api.routers.auth import authenticate
-from api.services import analytics, audit, review, training_export
+from api.services import analytics, audit, lifecycle, review, training_export
 from api.services.review import ReviewError
 from api.storage import get_storage
 from policy import REASON_CODES
@@ -312,6 +313,87 @@ def return_page(request: Request, db: SessionDep, user: DashUser, rma: str) -> R
         severities=review.SEVERITIES,
         damage_types=review.DAMAGE_TYPES,
         review_hours=review.REVIEW_HOURS,
+        receivable=_receivable(case.ret),
+        conditions=lifecycle.CONDITIONS,
+    )
+
+
+def _receivable(ret: Any) -> bool:
+    """The warehouse can record the receipt: the parcel is on its way back (or the shopper keeps
+    the item and only the refund is left), as api/services/lifecycle.py `receive` accepts."""
+    if ret.status in ("pickup_scheduled", "picked_up", "received"):
+        return True
+    return bool(ret.status == "approved" and ret.keep_item)
+
+
+def _amount(text: str) -> Decimal | None:
+    """`49.90`, `$1,049.90`, `49,90`, `1.049,90` -> Decimal; None when it is not an amount."""
+    value = text.strip().lstrip("$€£").strip().replace(" ", "")
+    if "," in value and value.rfind(",") > value.rfind("."):
+        value = value.replace(".", "").replace(",", ".")  # a decimal comma
+    else:
+        value = value.replace(",", "")  # thousands separators
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+@router.post("/returns/{rma}/receive")
+def receive(
+    request: Request,
+    db: SessionDep,
+    user: FormUser,
+    rma: str,
+    condition: Annotated[str, Form(max_length=32)] = "as_expected",
+    item: Annotated[list[int] | None, Form()] = None,
+    item_condition: Annotated[list[str] | None, Form()] = None,
+    refund_amount: Annotated[str, Form(max_length=32)] = "",
+    note: NoteField = "",
+) -> Response:
+    """The warehouse receipt (same service as POST /api/v1/returns/{rma}/receive): the condition
+    found, per item where they differ, then the refund / exchange / store credit at once."""
+    ret = _return_or_404(db, user, rma)
+    url = f"/merchant/returns/{ret.rma}"
+    per_item = {
+        int(item_id): value
+        for item_id, value in zip(item or [], item_condition or [], strict=False)
+        if value and value != condition
+    }
+    amount: Decimal | None = None
+    if refund_amount.strip():
+        amount = _amount(refund_amount)
+        if amount is None:
+            return redirect(request, url, flash=("error", "The amount must be a number such as 49.90."))
+    try:
+        result = lifecycle.receive(
+            db,
+            ret,
+            actor=f"user:{user.id}",
+            condition=condition,
+            item_conditions=per_item,
+            note=note.strip(),
+            refund_amount=amount,
+        )
+    except lifecycle.LifecycleError as exc:
+        db.rollback()
+        return redirect(request, url, flash=("error", exc.detail))
+    db.commit()
+    if not result.get("changed"):
+        return redirect(request, url, flash=("error", f"{ret.rma} was already settled; nothing changed."))
+    done = {
+        "refunded": "refund issued",
+        "credited": "store credit issued",
+        "exchanged": "exchange sent",
+    }.get(ret.status, ret.status.replace("_", " "))
+    return redirect(
+        request,
+        url,
+        flash=(
+            "success",
+            f"Received {ret.rma} ({condition.replace('_', ' ')}): {done}. The shopper is emailed.",
+        ),
     )
 
 

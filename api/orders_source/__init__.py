@@ -4,8 +4,9 @@
 answer `find(order_number=..., email=... | postcode=...)` with an `OrderRecord` when the proof
 matches and None for a wrong number and a wrong proof alike (never a hint which one was wrong).
 
-Not yet wired: the API's order lookup and return creation still read the built-in database
-(api/services/orders.py); see docs/after-chat.md for what importing a Shopify order needs.
+The API reads orders through `api.services.orders.resolve_order`: with `shopify` the order
+Shopify confirms is imported into the local tables (importer.py) so returns work on it
+unchanged; a source that cannot answer is a 503, never "not found" (docs/after-chat.md).
 """
 
 from __future__ import annotations

@@ -21,6 +21,10 @@ class OrderLine:
     unit_price: Decimal
     variant: str = ""
     category: str = ""
+    # The platform's own ids (Shopify GIDs), when it has them: the import keys products on them.
+    product_id: str = ""
+    product_title: str = ""
+    variant_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,26 +49,25 @@ class OrderRecord:
 class OrderSource(Protocol):
     name: str
 
-    def find(self, *, order_number: str, email: str | None = None,
-             postcode: str | None = None) -> OrderRecord | None: ...
+    def find(
+        self, *, order_number: str, email: str | None = None, postcode: str | None = None
+    ) -> OrderRecord | None: ...
 
 
-def proof_matches(record_email: str, record_postcode: str, email: str | None,
-                  postcode: str | None) -> bool:
+def proof_matches(record_email: str, record_postcode: str, email: str | None, postcode: str | None) -> bool:
     from api.services.orders import normalise_postcode
 
     if email and record_email.strip().lower() == email.strip().lower():
         return True
-    return bool(postcode and record_postcode
-                and normalise_postcode(record_postcode) == normalise_postcode(postcode))
+    return bool(
+        postcode and record_postcode and normalise_postcode(record_postcode) == normalise_postcode(postcode)
+    )
 
 
 def digits(order_number: str) -> str:
     from api.services.orders import normalise_order_number
 
     return normalise_order_number(order_number)
-
-
 
 
 def search_value(value: str) -> str:

@@ -50,7 +50,8 @@ query FindOrder($query: String!) {
               quantity
               variantTitle
               originalUnitPriceSet { shopMoney { amount currencyCode } }
-              product { productType }
+              product { id title productType }
+              variant { id sku title }
             }
           }
         }
@@ -98,25 +99,41 @@ def to_record(node: dict[str, Any]) -> OrderRecord:
     address = node.get("shippingAddress") or {}
     lines = []
     for item in _nodes(node.get("lineItems")):
-        money = ((item.get("originalUnitPriceSet") or {}).get("shopMoney") or {})
-        lines.append(OrderLine(
-            id=str(item.get("id", "")), name=str(item.get("title") or item.get("name") or ""),
-            sku=str(item.get("sku") or ""), quantity=int(item.get("quantity") or 0),
-            unit_price=Decimal(str(money.get("amount") or "0")),
-            variant=str(item.get("variantTitle") or ""),
-            category=str((item.get("product") or {}).get("productType") or ""),
-        ))
+        money = (item.get("originalUnitPriceSet") or {}).get("shopMoney") or {}
+        product = item.get("product") or {}
+        variant = item.get("variant") or {}
+        lines.append(
+            OrderLine(
+                id=str(item.get("id", "")),
+                name=str(item.get("title") or item.get("name") or ""),
+                sku=str(item.get("sku") or variant.get("sku") or ""),
+                quantity=int(item.get("quantity") or 0),
+                unit_price=Decimal(str(money.get("amount") or "0")),
+                variant=str(item.get("variantTitle") or variant.get("title") or ""),
+                category=str(product.get("productType") or ""),
+                product_id=str(product.get("id") or ""),
+                product_title=str(product.get("title") or ""),
+                variant_id=str(variant.get("id") or ""),
+            )
+        )
     created = _time(node.get("createdAt"))
     if created is None:
         raise OrderSourceError("Shopify order without createdAt")
     return OrderRecord(
-        source="shopify", id=str(node.get("id", "")), number=digits(str(node.get("name", ""))),
-        email=str(node.get("email") or ""), postcode=str(address.get("zip") or ""),
-        currency=str(node.get("currencyCode") or "USD"), status=status, ordered_at=created,
+        source="shopify",
+        id=str(node.get("id", "")),
+        number=digits(str(node.get("name", ""))),
+        email=str(node.get("email") or ""),
+        postcode=str(address.get("zip") or ""),
+        currency=str(node.get("currencyCode") or "USD"),
+        status=status,
+        ordered_at=created,
         shipped_at=min(shipped) if shipped else None,
         delivered_at=max(delivered) if delivered and status == "delivered" else None,
-        shipping_name=str(address.get("name") or ""), address_line1=str(address.get("address1") or ""),
-        city=str(address.get("city") or ""), country=str(address.get("countryCodeV2") or ""),
+        shipping_name=str(address.get("name") or ""),
+        address_line1=str(address.get("address1") or ""),
+        city=str(address.get("city") or ""),
+        country=str(address.get("countryCodeV2") or ""),
         lines=lines,
     )
 
@@ -124,8 +141,15 @@ def to_record(node: dict[str, Any]) -> OrderRecord:
 class ShopifyOrderSource:
     name = "shopify"
 
-    def __init__(self, shop_url: str, access_token: str, api_version: str = "2025-01", *,
-                 timeout: float = 10.0, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        shop_url: str,
+        access_token: str,
+        api_version: str = "2025-01",
+        *,
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+    ) -> None:
         if not shop_url or not access_token:
             raise OrderSourceError("Shopify needs SHOPIFY_SHOP_URL and SHOPIFY_ACCESS_TOKEN.")
         base = shop_url.rstrip("/")
@@ -139,8 +163,13 @@ class ShopifyOrderSource:
     @classmethod
     def from_settings(cls, **kwargs: Any) -> ShopifyOrderSource:
         s = get_settings()
-        return cls(s.shopify_shop_url, s.shopify_access_token.get_secret_value(), s.shopify_api_version,
-                   timeout=s.shopify_timeout, **kwargs)
+        return cls(
+            s.shopify_shop_url,
+            s.shopify_access_token.get_secret_value(),
+            s.shopify_api_version,
+            timeout=s.shopify_timeout,
+            **kwargs,
+        )
 
     def _post(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         headers = {"X-Shopify-Access-Token": self.access_token, "Content-Type": "application/json"}
@@ -159,15 +188,22 @@ class ShopifyOrderSource:
             payload = response.json()
         except ValueError:
             raise OrderSourceError("Shopify sent something that is not JSON.") from None
+        if not isinstance(payload, dict):
+            raise OrderSourceError("Shopify sent JSON that is not an object.")
         if payload.get("errors"):
-            messages = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
-                                 for e in payload["errors"]) if isinstance(payload["errors"], list) \
+            messages = (
+                "; ".join(
+                    str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in payload["errors"]
+                )
+                if isinstance(payload["errors"], list)
                 else str(payload["errors"])
+            )
             raise OrderSourceError(f"Shopify GraphQL error: {messages}")
         return dict(payload.get("data") or {})
 
-    def find(self, *, order_number: str, email: str | None = None,
-             postcode: str | None = None) -> OrderRecord | None:
+    def find(
+        self, *, order_number: str, email: str | None = None, postcode: str | None = None
+    ) -> OrderRecord | None:
         if not (email or postcode):
             return None
         number = digits(order_number)
@@ -177,8 +213,14 @@ class ShopifyOrderSource:
         if email:
             terms.append(f"email:{search_value(email.strip())}")
         data = self._post(ORDER_QUERY, {"query": " AND ".join(terms)})
-        for node in _nodes(data.get("orders") or {}):
-            record = to_record(node)
+        try:
+            records = [to_record(node) for node in _nodes(data.get("orders") or {})]
+        except OrderSourceError:
+            raise
+        except (AttributeError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            # A reply that is not the documented shape is the source failing, never "no such order".
+            raise OrderSourceError(f"Shopify sent an order in an unexpected shape: {exc!r}") from exc
+        for record in records:
             if record.number != number:
                 continue  # the name search is fuzzy; only the exact number counts
             if proof_matches(record.email, record.postcode, email, postcode):

@@ -33,7 +33,13 @@ from api.schemas import DraftItem, Proof, ReturnCreate, ReturnDraft, ReturnLooku
 from api.security import random_token
 from api.services import audit, notify
 from api.services.decisions import evaluate
-from api.services.orders import find_order, normalise_order_number, returned_quantities
+from api.services.orders import (
+    OrderSourceUnavailable,
+    find_order,
+    normalise_order_number,
+    resolve_order,
+    returned_quantities,
+)
 from api.settings import get_settings
 
 NOT_FOUND = "We could not find an order with those details."
@@ -60,12 +66,21 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def _order_for(session: Session, draft: ReturnDraft) -> Order:
-    order = find_order(session, order_number=draft.order_number, email=draft.email,
-                       postcode=draft.postcode)
+def _order_for(session: Session, draft: ReturnDraft, *, refresh: bool = True) -> Order:
+    """The order behind the draft's proof; from Shopify when ORDER_SOURCE=shopify (refreshed
+    unless `refresh=False` finds a local copy: the quote)."""
+    order = _resolve(session, order_number=draft.order_number, email=draft.email,
+                     postcode=draft.postcode, refresh=refresh)
     if order is None:
         raise ReturnError(404, NOT_FOUND)
     return order
+
+
+def _resolve(session: Session, **kwargs: Any) -> Order | None:
+    try:
+        return resolve_order(session, **kwargs)
+    except OrderSourceUnavailable as exc:
+        raise ReturnError(503, exc.detail, reason=exc.reason) from exc
 
 
 def _lines(session: Session, order: Order, draft: ReturnDraft) -> list[Line]:
@@ -98,8 +113,9 @@ def _lines(session: Session, order: Order, draft: ReturnDraft) -> list[Line]:
 
 
 def quote(session: Session, draft: ReturnDraft) -> dict[str, Any]:
-    """The decision the policy would take now; nothing is written."""
-    order = _order_for(session, draft)
+    """The decision the policy would take now; nothing is written (except, with ORDER_SOURCE=shopify,
+    the import of an order no lookup brought in yet)."""
+    order = _order_for(session, draft, refresh=False)
     lines = _lines(session, order, draft)
     return evaluate(session, order=order, lines=lines, today=today(), resolution=draft.resolution)
 
@@ -329,8 +345,8 @@ def _with_proof(session: Session, rma: str, proof: Proof | None) -> ReturnReques
 def lookup(session: Session, query: ReturnLookup) -> list[dict[str, Any]]:
     if query.rma:
         return [serialize(_with_proof(session, query.rma, query))]
-    order = find_order(session, order_number=normalise_order_number(query.order_number or ""),
-                       email=query.email, postcode=query.postcode)
+    order = _resolve(session, order_number=normalise_order_number(query.order_number or ""),
+                     email=query.email, postcode=query.postcode, refresh=False)
     if order is None:
         raise ReturnError(404, NOT_FOUND)
     rets = session.scalars(select(ReturnRequest).where(ReturnRequest.order_id == order.id)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.after_chat.shopify_fake import FakeShopify, use_shopify
 from tests.support import free_port
 
 
@@ -24,8 +25,9 @@ class Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content,
-                                          policy=email.policy.default)
+        parsed = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=email.policy.default
+        )
         self.messages.append(parsed)  # type: ignore[arg-type]
         return "250 OK"
 
@@ -69,3 +71,15 @@ def inbox(database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
 def running_inbox(inbox: Inbox) -> Inbox:
     inbox.start()
     return inbox
+
+
+@pytest.fixture
+def shopify(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeShopify]:
+    """ORDER_SOURCE=shopify, pointing at a loopback Shopify Admin GraphQL API (shopify_fake.py)."""
+    from api.settings import get_settings
+
+    fake = FakeShopify()
+    use_shopify(monkeypatch, fake.url)
+    yield fake
+    fake.close()
+    get_settings.cache_clear()

@@ -3,108 +3,13 @@ against a loopback server answering with the documented response shapes."""
 
 from __future__ import annotations
 
-import json
-import re
-import threading
-from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from api.orders_source import OrderSourceError, get_order_source
 from api.orders_source.shopify import ShopifyOrderSource
-
-TOKEN = "shpat_test_token"
-
-ORDER_NODE = {
-    "id": "gid://shopify/Order/5512345678",
-    "name": "#1042",
-    "email": "Jane@Example.com",
-    "createdAt": "2026-01-02T10:00:00Z",
-    "cancelledAt": None,
-    "currencyCode": "EUR",
-    "displayFulfillmentStatus": "FULFILLED",
-    "shippingAddress": {"name": "Jane Doe", "address1": "1 Main St", "city": "Berlin",
-                        "zip": "10115", "countryCodeV2": "DE"},
-    "lineItems": {"edges": [
-        {"node": {"id": "gid://shopify/LineItem/1", "name": "Running shoes - EU 42",
-                  "title": "Running shoes", "sku": "SHOE-42", "quantity": 1, "variantTitle": "EU 42",
-                  "originalUnitPriceSet": {"shopMoney": {"amount": "120.0", "currencyCode": "EUR"}},
-                  "product": {"productType": "footwear"}}},
-        {"node": {"id": "gid://shopify/LineItem/2", "name": "T-shirt - M", "title": "T-shirt",
-                  "sku": "TEE-M", "quantity": 2, "variantTitle": "M",
-                  "originalUnitPriceSet": {"shopMoney": {"amount": "25.5", "currencyCode": "EUR"}},
-                  "product": {"productType": "apparel"}}},
-    ]},
-    "fulfillments": [{"createdAt": "2026-01-03T09:00:00Z", "inTransitAt": "2026-01-03T15:00:00Z",
-                      "deliveredAt": "2026-01-05T11:30:00Z", "displayStatus": "DELIVERED",
-                      "status": "SUCCESS"}],
-}
-
-
-class FakeShopify:
-    def __init__(self) -> None:
-        self.queries: list[str] = []
-        self.mode = "edges"
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if self.path != "/admin/api/2025-01/graphql.json":
-                    return self._send(404, {"errors": "Not Found"})
-                if self.headers.get("X-Shopify-Access-Token") != TOKEN:
-                    return self._send(401, {"errors": "[API] Invalid API key or access token "
-                                                      "(unrecognized login or wrong password)"})
-                if outer.mode == "graphql_error":
-                    return self._send(200, {"errors": [{"message": "Throttled",
-                                                        "extensions": {"code": "THROTTLED"}}]})
-                query = body["variables"]["query"]
-                outer.queries.append(query)
-                name = re.search(r'name:"([^"]*)"', query)
-                email = re.search(r'email:"([^"]*)"', query)
-                hit = (name and name.group(1) == ORDER_NODE["name"]
-                       and (email is None or email.group(1).lower() == ORDER_NODE["email"].lower()))
-                nodes = [ORDER_NODE] if hit else []
-                orders = ({"nodes": nodes} if outer.mode == "nodes"
-                          else {"edges": [{"node": n, "cursor": "c1"} for n in nodes]})
-                return self._send(200, {"data": {"orders": orders}, "extensions": {"cost": {
-                    "requestedQueryCost": 12, "actualQueryCost": 6}}})
-
-            def _send(self, code: int, payload: Any) -> None:
-                raw = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def shopify(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeShopify]:
-    from api.settings import get_settings
-
-    fake = FakeShopify()
-    monkeypatch.setenv("ORDER_SOURCE", "shopify")
-    monkeypatch.setenv("SHOPIFY_SHOP_URL", fake.url)
-    monkeypatch.setenv("SHOPIFY_ACCESS_TOKEN", TOKEN)
-    get_settings.cache_clear()
-    yield fake
-    fake.close()
-    get_settings.cache_clear()
+from tests.after_chat.shopify_fake import TOKEN, FakeShopify
 
 
 @pytest.mark.parametrize("mode", ["edges", "nodes"])
@@ -116,7 +21,11 @@ def test_shopify_finds_an_order_by_name_and_email(shopify: FakeShopify, mode: st
     assert order is not None
     assert shopify.queries[-1] == 'name:"#1042" AND email:"jane@example.com"'
     assert (order.source, order.number, order.currency, order.status) == (
-        "shopify", "1042", "EUR", "delivered")
+        "shopify",
+        "1042",
+        "EUR",
+        "delivered",
+    )
     assert order.postcode == "10115" and order.country == "DE" and order.shipping_name == "Jane Doe"
     assert order.ordered_at.isoformat() == "2026-01-02T10:00:00+00:00"
     assert order.shipped_at is not None and order.shipped_at.isoformat() == "2026-01-03T15:00:00+00:00"
