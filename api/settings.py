@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +45,13 @@ class Settings(BaseSettings):
 
     # Storage
     storage_backend: str = "local"  # local | s3
+    # S3-compatible bucket (storage_backend=s3; docs/storage.md)
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""  # empty: AWS; e.g. http://minio:9000
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""  # empty (with the secret): boto3's default credential chain
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_prefix: str = ""  # key prefix inside the bucket, e.g. "returns/"
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_pixels: int = 40_000_000
 
@@ -114,6 +121,24 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("storage_backend", mode="before")
+    @classmethod
+    def _storage_backend_known(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if value not in ("local", "s3"):
+                raise ValueError(f"STORAGE_BACKEND must be 'local' or 's3', not {value!r}")
+        return value
+
+    # A field validator, not a model one: a model validator's error would quote every input, secrets too.
+    @field_validator("s3_bucket")
+    @classmethod
+    def _s3_needs_bucket(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if info.data.get("storage_backend") == "s3" and not value:
+            raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET (the bucket that holds the photos)")
         return value
 
     @property
