@@ -15,7 +15,7 @@ WEB_DIR    := api/web
 PYTHON310 ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null))
 
 .PHONY: help run test test-fast lint typecheck bench setup db seed rasa-model damage-model \
-        damage-eval chromium web clean-var deploy-check
+        damage-eval chromium web clean-var nginx run-prod-local loadtest deploy-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,7 +23,7 @@ help: ## list the targets
 run: setup db $(RASA_MODEL) ## set up what is missing, then start rasa + actions + api (Ctrl-C stops all)
 	@$(PY) scripts/run.py
 
-test: setup $(RASA_MODEL) chromium ## set up what is missing, then run the whole suite
+test: setup $(RASA_MODEL) chromium nginx ## set up what is missing, then run the whole suite
 	@RETURNS_FULL_SUITE=1 $(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
@@ -88,6 +88,15 @@ web: ## npm packages for the widget (socket.io client)
 
 chromium: ## Debian's Chromium for the browser tests
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+nginx: ## Debian's nginx for the production topology (run-prod-local, loadtest, its tests)
+	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null)
+
+run-prod-local: setup $(RASA_MODEL) nginx ## production topology on this machine: nginx, 2 rasa, 2 actions, gunicorn, PostgreSQL, Redis, S3
+	@$(PY) scripts/prod_local.py
+
+loadtest: setup $(RASA_MODEL) nginx ## 50 shoppers return with a photo through run-prod-local while instances are killed
+	$(PY) scripts/loadtest.py
 
 clean-var: ## delete local data (database, uploads, outbox); the next `make run` re-seeds
 	rm -rf var/returns.db* var/rasa-tracker.db* var/uploads var/outbox var/demo-login.txt

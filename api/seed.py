@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -138,6 +139,14 @@ def _order(session: Session, merchant: Merchant, demo: DemoOrder, now: datetime)
                               sku=variant.sku if variant else item.sku, quantity=1,
                               unit_price=Decimal(item.price)))
     return True
+
+
+def add_orders(orders: Iterable[DemoOrder], now: datetime | None = None) -> int:
+    """Add orders shaped like the demo ones (idempotent by number); the load test uses it."""
+    now = now or datetime.now(UTC)
+    with session_scope() as session:
+        merchant = _merchant(session)
+        return sum(_order(session, merchant, order, now) for order in orders)
 
 
 def seed(now: datetime | None = None) -> tuple[int, str | None]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COLOURS = {"rasa": "35", "actions": "36", "api": "32"}
+COLOURS = {"rasa": "35", "actions": "36", "api": "32", "nginx": "33", "s3": "34"}
 
 
 @dataclass
@@ -57,9 +57,9 @@ def services(api_port: int = 8000, rasa_port: int = 5005, actions_port: int = 50
 
 def _pump(service: Service, sink: list[str] | None, colour: bool) -> None:
     assert service.proc is not None and service.proc.stdout is not None
-    prefix = f"{service.name:>7} | "
+    prefix = f"{service.name:>9} | "
     if colour:
-        prefix = f"\033[{COLOURS.get(service.name, '37')}m{prefix}\033[0m"
+        prefix = f"\033[{COLOURS.get(service.name.split('-')[0], '37')}m{prefix}\033[0m"
     for raw in iter(service.proc.stdout.readline, b""):
         line = raw.decode(errors="replace").rstrip()
         if sink is not None:
@@ -81,7 +81,6 @@ def start_stack(env: dict[str, str], *, ports: tuple[int, int, int] = (8000, 500
                 timeout: float = 240.0) -> list[Service]:
     """Start the three processes and wait until each answers its health check."""
     api_port, rasa_port, actions_port = ports
-    stack = services(api_port, rasa_port, actions_port)
     defaults = {
         # bot/endpoints.yml reads these; production overrides them (docs/deploy.md).
         "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
@@ -90,31 +89,53 @@ def start_stack(env: dict[str, str], *, ports: tuple[int, int, int] = (8000, 500
         "RASA_LOCK_STORE_URL": "",
         "API_BASE_URL": f"http://127.0.0.1:{api_port}",
     }
-    full_env = {**defaults, **os.environ, **load_env_file(ROOT / "var" / "secrets.env"), **env,
-                "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    for service in stack:
-        service.proc = subprocess.Popen(service.argv, cwd=ROOT, env=full_env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        threading.Thread(target=_pump, args=(service, log_sink, colour), daemon=True).start()
+    full_env = {**defaults, **os.environ, **load_env_file(ROOT / "var" / "secrets.env"), **env}
+    return launch(services(api_port, rasa_port, actions_port), full_env, log_sink=log_sink,
+                  colour=colour, timeout=timeout)
+
+
+def spawn(service: Service, env: dict[str, str], log_sink: list[str] | None = None,
+          colour: bool = False) -> Service:
+    """Start one process (again, after a restart) with its output pumped to the sink or stdout."""
+    full_env = {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    service.proc = subprocess.Popen(service.argv, cwd=ROOT, env=full_env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+    threading.Thread(target=_pump, args=(service, log_sink, colour), daemon=True).start()
+    return service
+
+
+def wait_healthy(stack: list[Service], timeout: float) -> None:
+    """Until every service answers its health check; a process that exits fails at once."""
     deadline = time.monotonic() + timeout
     pending = list(stack)
     while pending:
         for service in list(pending):
             assert service.proc is not None
             if service.proc.poll() is not None:
-                stop_stack(stack)
                 raise RuntimeError(f"{service.name} exited with code {service.proc.returncode}")
             if _healthy(service.health_url):
                 pending.remove(service)
-        if time.monotonic() > deadline:
-            stop_stack(stack)
+        if pending and time.monotonic() > deadline:
             raise TimeoutError("not healthy in time: " + ", ".join(s.name for s in pending))
-        time.sleep(0.5)
+        if pending:
+            time.sleep(0.5)
+
+
+def launch(stack: list[Service], env: dict[str, str], *, log_sink: list[str] | None = None,
+           colour: bool = False, timeout: float = 240.0) -> list[Service]:
+    """Start every service of `stack` with `env` and wait for their health checks (or stop all)."""
+    for service in stack:
+        spawn(service, env, log_sink, colour)
+    try:
+        wait_healthy(stack, timeout)
+    except (RuntimeError, TimeoutError):
+        stop_stack(stack)
+        raise
     return stack
 
 
 def stop_stack(stack: list[Service]) -> None:
-    for service in stack:
+    for service in reversed(stack):
         if service.proc and service.proc.poll() is None:
             os.killpg(service.proc.pid, signal.SIGTERM)
     for service in stack:
@@ -142,6 +163,11 @@ def main() -> int:
           "    Action server             http://127.0.0.1:5055/health\n"
           "  Try: order 100232, email raj@example.com, 'my vase arrived broken', send a photo.\n"
           "  Ctrl-C stops everything.\n", flush=True)
+    return supervise(stack)
+
+
+def supervise(stack: list[Service]) -> int:
+    """Until Ctrl-C, SIGTERM, SIGHUP or one process exiting; then stop them all."""
     stopping = threading.Event()
     # Explicit handlers: Ctrl-C must stop everything even when the shell started us with SIGINT
     # ignored (a background job), and a closed terminal (SIGHUP) too.

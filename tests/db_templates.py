@@ -93,6 +93,7 @@ class Templates:
     # --- PostgreSQL: empty every table, insert the seeded rows again ----------------------
 
     def restore_postgres(self, url: str) -> None:
+        import api.models  # noqa: F401  (every table registered on Base.metadata)
         from api.db import Base
 
         if self.pg_engine is None:
@@ -123,6 +124,7 @@ class Templates:
 
     @staticmethod
     def _schema_present(engine: Engine) -> bool:
+        import api.models  # noqa: F401
         from api.db import Base
 
         present = set(inspect(engine).get_table_names())
