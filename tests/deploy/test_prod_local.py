@@ -125,3 +125,61 @@ def test_nginx_serves_the_shop_and_the_api_through_gunicorn(running: object) -> 
     )
     assert too_big.status_code == 413
     assert "at most 10 MB" in too_big.json()["detail"]
+
+
+def test_a_notice_reaches_a_widget_connected_to_the_other_rasa_instance(running: object) -> None:
+    """The backend's trigger_intent lands on rasa-2; the shopper's socket is on rasa-1. The
+    Redis client manager (SOCKETIO_REDIS_URL) carries the message across."""
+    import json
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from scripts.prod_local import RASA, Running
+
+    assert isinstance(running, Running)
+    for name in ("rasa-1", "rasa-2"):
+        service = running.service(name)
+        if service.proc is None or service.proc.poll() is not None:
+            running.restart(name)
+    first, second = running.topology.ports.rasa
+    session = "notice-" + os.urandom(4).hex()
+    python = str(Path(RASA).parent / "python")
+    listener = subprocess.Popen(
+        [python, str(Path(__file__).parent / "socketio_listener.py"), f"http://127.0.0.1:{first}", session],
+        stdout=subprocess.PIPE,
+        stderr=sys.stderr,
+        text=True,
+    )
+    lines: list[dict[str, object]] = []
+    threading.Thread(
+        target=lambda: [lines.append(json.loads(line)) for line in listener.stdout or []], daemon=True
+    ).start()
+
+    def wait_for(predicate: object, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if any(predicate(line) for line in list(lines)):  # type: ignore[operator]
+                return True
+            time.sleep(0.2)
+        return False
+
+    try:
+        assert wait_for(lambda line: "bot_uttered" in line, 90), f"no greeting over socket.io: {lines}"
+        resp = httpx.post(
+            f"http://127.0.0.1:{second}/conversations/{session}/trigger_intent",
+            params={"output_channel": "latest", "token": running.env["RASA_TOKEN"]},
+            json={
+                "name": "EXTERNAL_return_update",
+                "entities": {"rma": "RMA-NOTICE-1", "return_message": "Your pickup RMA-NOTICE-1 is booked."},
+            },
+            timeout=60,
+        )
+        assert resp.status_code == 200, resp.text
+        assert wait_for(lambda line: "RMA-NOTICE-1" in json.dumps(line.get("bot_uttered", "")), 30), (
+            f"the notice did not reach the socket on the other instance: {lines}"
+        )
+    finally:
+        listener.kill()
+        listener.wait(timeout=10)
