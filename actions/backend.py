@@ -10,9 +10,11 @@ at import time. Failures are mapped to two kinds of exception:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import ssl
 from typing import Any
 
 import httpx
@@ -56,6 +58,14 @@ def idempotency_key(conversation_id: str, body: dict[str, Any]) -> str:
     return f"chat-{digest[:48]}"
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context per process, shared by every client (SSLContext is thread-safe). httpx
+    otherwise builds a new one, loading the system's CA certificates, for each client: one client
+    per action call made that 40 % of the action server's CPU under load."""
+    return httpx.create_ssl_context()
+
+
 class BackendClient:
     def __init__(
         self,
@@ -77,6 +87,7 @@ class BackendClient:
             headers=headers,
             timeout=timeout or httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
             transport=transport,
+            verify=tls_context(),
         )
 
     async def __aenter__(self) -> BackendClient:

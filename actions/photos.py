@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -115,12 +116,29 @@ def warm_up() -> None:
 
 
 def _load_model_quietly() -> None:
+    """Load the model and run it once on a made-up photo, heatmap included: the first real photo
+    then pays neither the loading (about 2 s) nor PyTorch's first-call set-up."""
     try:
+        import io
+
+        from PIL import Image
+
         from vision.assess import get_assessor
 
-        get_assessor()
+        assessor = get_assessor()
+        sample = io.BytesIO()
+        Image.new("RGB", (320, 240), (180, 140, 100)).save(sample, format="JPEG")
+        assessor.assess(sample.getvalue())
+        assessor.heatmap_png(sample.getvalue())
     except Exception as exc:  # reported again, with the photo, when a photo comes
         log.warning("damage model not loaded: %s", exc)
+
+
+def preload_at_start() -> None:
+    """The action server loads the model as it starts (DAMAGE_MODEL_PRELOAD=0 turns it off, e.g.
+    for unit tests); otherwise `warm_up` runs when the bot first asks for a photo."""
+    if os.environ.get("DAMAGE_MODEL_PRELOAD", "1") != "0":
+        warm_up()
 
 
 UNREADABLE = "I couldn't open that photo, please send it again as a JPEG or PNG picture."
@@ -233,3 +251,6 @@ class ActionKeepEarlyPhotos(Action):
         else:
             dispatcher.utter_message(response="utter_photo_without_return")
         return [SlotSet("return_photo_inbox", inbox)]
+
+
+preload_at_start()

@@ -256,7 +256,10 @@ async def converse(
 def chaos(
     running: Running, kill_after: float, down_for: float, samples: Samples, done: threading.Event, t0: float
 ) -> None:
-    """Kill one Rasa instance and one action server, then start them again."""
+    """Kill one Rasa instance and one action server, then start them again (kill_after < 0: never)."""
+    if kill_after < 0:
+        samples.events.append("no instance killed (baseline run)")
+        return
     if done.wait(kill_after):
         samples.events.append("all shoppers finished before the kill time")
         return
@@ -455,17 +458,26 @@ def markdown(result: dict[str, Any], problems: list[str], command: str) -> list[
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(result["errors_seen"].items())) or "none"
     others = ", ".join(f"{k}: {v}" for k, v in result["outcomes"].items() if k != "completed") or "none"
 
+    chaos_line = (
+        "no instance was killed (baseline)"
+        if result["kill_after_s"] < 0
+        else f"at {result['kill_after_s']:.0f} s rasa-1 and actions-1 got SIGKILL, "
+        f"{result['down_for_s']:.0f} s later they were started again"
+    )
+
     def turns(t: dict[str, Any]) -> str:
         return f"{ms(t['p50'])} / {ms(t['p95'])} / {ms(t['p99'])} ({t['n']})"
 
     lines = [
-        "## Load test: whole returns while instances die",
+        "## Load test: whole returns while instances die"
+        if result["kill_after_s"] >= 0
+        else "## Load test baseline: the same, nobody killed",
         "",
         f"- command: `{command}`",
         f"- date: {result['date']}; machine: {result['machine']}",
         f"- {result['shoppers']} shoppers started over {result['ramp_s']:.0f} s; "
-        f"at {result['kill_after_s']:.0f} s rasa-1 and actions-1 got SIGKILL, "
-        f"{result['down_for_s']:.0f} s later they were started again; the run took {result['wall_s']:.0f} s.",
+        + chaos_line
+        + f"; the run took {result['wall_s']:.0f} s.",
         "",
         "| | |",
         "|---|---|",
@@ -509,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         "--kill-after",
         type=float,
         default=25.0,
-        help="seconds after the start when rasa-1 and actions-1 are killed (default 25)",
+        help="seconds after the start when rasa-1 and actions-1 are killed (default 25; -1: never)",
     )
     parser.add_argument(
         "--down-for", type=float, default=10.0, help="seconds before they restart (default 10)"
@@ -577,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_doc:
         doc_path = ROOT / "docs" / "deploy.md"
         doc = doc_path.read_text() if doc_path.exists() else "# Deployment\n"
-        doc = replace_block(doc, "loadtest", lines)
+        doc = replace_block(doc, "loadtest" if args.kill_after >= 0 else "loadtest-baseline", lines)
         doc_path.write_text(doc if doc.endswith("\n") else doc + "\n")
         print(f"\nwritten into {doc_path.relative_to(ROOT)}")
     for shopper in shoppers:

@@ -97,6 +97,7 @@ class Topology:
         env = {
             **os.environ,
             "ENVIRONMENT": "production",
+            "DAMAGE_MODEL_PRELOAD": "1",
             "VAR_DIR": str(self.var),
             "DATABASE_URL": self.database_url,
             "PUBLIC_BASE_URL": self.public_url,

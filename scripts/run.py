@@ -90,6 +90,9 @@ def start_stack(env: dict[str, str], *, ports: tuple[int, int, int] = (8000, 500
         "API_BASE_URL": f"http://127.0.0.1:{api_port}",
     }
     full_env = {**defaults, **os.environ, **load_env_file(ROOT / "var" / "secrets.env"), **env}
+    # The action server loads the damage model as it starts (the test session turns it off for
+    # its own process, not for the stacks it starts).
+    full_env["DAMAGE_MODEL_PRELOAD"] = env.get("DAMAGE_MODEL_PRELOAD", "1")
     return launch(services(api_port, rasa_port, actions_port), full_env, log_sink=log_sink,
                   colour=colour, timeout=timeout)
 

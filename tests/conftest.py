@@ -6,11 +6,16 @@ database-backed tests run there too (parametrised as `sqlite` / `postgres`).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+
+# Importing actions.photos must not start loading the damage model in every test process; the
+# stacks the e2e tests start turn it on for their action servers (scripts/run.py).
+os.environ.setdefault("DAMAGE_MODEL_PRELOAD", "0")
 
 from tests.support import (
     DATASET,

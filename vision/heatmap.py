@@ -49,6 +49,8 @@ def overlay(image: Image.Image, cam: np.ndarray) -> Image.Image:
 
 
 def to_png(image: Image.Image) -> bytes:
+    """zlib level 3: ~20 ms for a 512 px overlay and ~15 % larger than Pillow's `optimize=True`,
+    which took ~330 ms, twenty times the model's own assessment, on every photo."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG", compress_level=3)
     return buffer.getvalue()

@@ -23,6 +23,10 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from sanic import Blueprint
 
+from bot.channels import speedups
+
+speedups.apply()
+
 
 class SocketIOInput(RasaSocketIOInput):
     """Rasa's socketio input channel with `session_request` awaiting `enter_room`."""
