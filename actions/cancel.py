@@ -13,20 +13,21 @@ from actions import backend
 from actions.common import (
     CANCEL_SLOTS,
     RejectOnInterruption,
-    button_payload,
     conversation_id,
-    interruption,
     proof,
     reset,
     unavailable,
 )
-from actions.pickup import _return_label, choose_return
+from actions.pick_return import ActionAskReturnChoice, PickReturnMixin, chosen_return, return_label
 from actions.verify import OwnershipMixin
 
 CANCELLABLE = ("requested", "under_review", "approved", "pickup_scheduled")
 
 
-class ValidateCancelForm(RejectOnInterruption, OwnershipMixin, FormValidationAction):
+class ValidateCancelForm(RejectOnInterruption, PickReturnMixin, OwnershipMixin, FormValidationAction):
+    prefix = "cancel"
+    nothing_response = "utter_nothing_to_cancel"
+
     def name(self) -> str:
         return "validate_cancel_form"
 
@@ -40,39 +41,13 @@ class ValidateCancelForm(RejectOnInterruption, OwnershipMixin, FormValidationAct
     def on_order_changed(self, tracker: Tracker) -> dict[str, Any]:
         return reset(tracker, CANCEL_SLOTS)
 
-    async def on_verified(
-        self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("cancel_candidates") is not None:
-            return {}
-        try:
-            async with backend.client(conversation_id(tracker)) as api:
-                returns = await api.lookup_returns(order["order_number"], proof(tracker))
-        except backend.RateLimited:
-            dispatcher.utter_message(response="utter_verify_rate_limited")
-            return {"cancel_blocked": True}
-        except (backend.BackendUnavailable, backend.BackendError):
-            unavailable(dispatcher)
-            return {"cancel_blocked": True}
-        candidates = [r for r in returns if r.get("status") in CANCELLABLE]
-        if not candidates:
-            dispatcher.utter_message(response="utter_nothing_to_cancel", order_number=order["order_number"])
-            return {"cancel_blocked": True, "cancel_candidates": []}
-        slots: dict[str, Any] = {"cancel_candidates": candidates}
-        if len(candidates) == 1:
-            slots["cancel_rma"] = candidates[0]["rma"]
-        return slots
+    def eligible(self, returns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in returns if r.get("status") in CANCELLABLE]
 
     async def validate_cancel_rma(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        picked = choose_return(slot_value, tracker.get_slot("cancel_candidates") or [])
-        if picked is None:
-            if rejected := interruption(tracker, "cancel_rma"):
-                return rejected
-            dispatcher.utter_message(response="utter_return_choice_not_understood")
-            return {"cancel_rma": None}
-        return {"cancel_rma": picked["rma"]}
+        return self.pick_return(slot_value, dispatcher, tracker)
 
     async def validate_cancel_confirmed(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -80,19 +55,8 @@ class ValidateCancelForm(RejectOnInterruption, OwnershipMixin, FormValidationAct
         return {"cancel_confirmed": slot_value if isinstance(slot_value, bool) else None}
 
 
-class ActionAskCancelRma(Action):
-    def name(self) -> str:
-        return "action_ask_cancel_rma"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        buttons = [
-            {"title": _return_label(r), "payload": button_payload("choice", r["rma"])}
-            for r in tracker.get_slot("cancel_candidates") or []
-        ]
-        dispatcher.utter_message(response="utter_ask_cancel_rma", buttons=buttons)
-        return []
+class ActionAskCancelRma(ActionAskReturnChoice):
+    prefix = "cancel"
 
 
 class ActionAskCancelConfirmed(Action):
@@ -103,9 +67,8 @@ class ActionAskCancelConfirmed(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         rma = tracker.get_slot("cancel_rma")
-        candidates: list[dict[str, Any]] = tracker.get_slot("cancel_candidates") or []
-        ret = next((r for r in candidates if r.get("rma") == rma), {})
-        dispatcher.utter_message(response="utter_ask_cancel_confirmed", summary=_return_label(ret) or rma)
+        ret = chosen_return(tracker, "cancel") or {}
+        dispatcher.utter_message(response="utter_ask_cancel_confirmed", summary=return_label(ret) or rma)
         return []
 
 

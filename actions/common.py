@@ -196,3 +196,10 @@ def bullet_list(lines: list[str]) -> str:
 def reset(tracker: Tracker, names_: tuple[str, ...], keep: tuple[str, ...] = ()) -> dict[str, Any]:
     """None for each of names_ that is set now (so the events only show what changes)."""
     return {name: None for name in names_ if name not in keep and tracker.get_slot(name) is not None}
+
+
+def as_text(value: Any) -> str | None:
+    """A slot value as text: the last of a list (an entity found twice), None stays None."""
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    return None if value is None else str(value)

@@ -18,6 +18,7 @@ from actions import backend
 from actions.common import (
     RESCHEDULE_SLOTS,
     RejectOnInterruption,
+    as_text,
     button_payload,
     conversation_id,
     day_label,
@@ -27,7 +28,8 @@ from actions.common import (
     unavailable,
     verified_order,
 )
-from actions.parsing import parse_pickup_choice, parse_rma, slot_key
+from actions.parsing import parse_pickup_choice, slot_key
+from actions.pick_return import ActionAskReturnChoice, PickReturnMixin, chosen_return
 from actions.verify import OwnershipMixin
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ class PickupMixin:
             except backend.BackendUnavailable:
                 unavailable(dispatcher)
                 return {"pickup_slot": None}
-        choice = parse_pickup_choice(_as_text(slot_value), offered)
+        choice = parse_pickup_choice(as_text(slot_value), offered)
         if choice is None:
             if rejected := interruption(tracker, "pickup_slot"):
                 return rejected
@@ -124,12 +126,6 @@ class PickupMixin:
             response="utter_address_change_handoff", ticket_id=ticket.get("ticket_id", "")
         )
         return {"pickup_address_confirmed": False, "return_blocked": True}
-
-
-def _as_text(value: Any) -> str | None:
-    if isinstance(value, list):
-        value = value[-1] if value else None
-    return None if value is None else str(value)
 
 
 def _draft_note(tracker: Tracker) -> str:
@@ -189,27 +185,10 @@ def _movable(returns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _return_label(ret: dict[str, Any]) -> str:
-    items = ", ".join(str(i.get("name")) for i in ret.get("items") or [])
-    pickup = ret.get("pickup") or {}
-    when = f"pickup {day_label(pickup.get('date'))} {pickup.get('window', '')}".strip() if pickup else ""
-    return " · ".join(p for p in (str(ret.get("rma")), items, when) if p)
+class ValidateRescheduleForm(RejectOnInterruption, PickReturnMixin, OwnershipMixin, FormValidationAction):
+    prefix = "reschedule"
+    nothing_response = "utter_nothing_to_reschedule"
 
-
-def choose_return(value: Any, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The return the shopper picked among candidates: an RMA (button or typed) or a position."""
-    text = _as_text(value) or ""
-    rma = parse_rma(text)
-    if rma:
-        return next((r for r in candidates if str(r.get("rma", "")).upper() == rma), None)
-    from actions.parsing import parse_item_choice
-
-    options = [{"id": i, "name": _return_label(r)} for i, r in enumerate(candidates)]
-    picked = parse_item_choice(text, options)
-    return candidates[int(picked[0])] if len(picked) == 1 else None
-
-
-class ValidateRescheduleForm(RejectOnInterruption, OwnershipMixin, FormValidationAction):
     def name(self) -> str:
         return "validate_reschedule_form"
 
@@ -223,48 +202,19 @@ class ValidateRescheduleForm(RejectOnInterruption, OwnershipMixin, FormValidatio
     def on_order_changed(self, tracker: Tracker) -> dict[str, Any]:
         return reset(tracker, RESCHEDULE_SLOTS)
 
-    async def on_verified(
-        self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("reschedule_candidates") is not None:
-            return {}
-        try:
-            async with backend.client(conversation_id(tracker)) as api:
-                returns = await api.lookup_returns(order["order_number"], proof(tracker))
-        except backend.RateLimited:
-            dispatcher.utter_message(response="utter_verify_rate_limited")
-            return {"reschedule_blocked": True}
-        except (backend.BackendUnavailable, backend.BackendError):
-            unavailable(dispatcher)
-            return {"reschedule_blocked": True}
-        candidates = _movable(returns)
-        if not candidates:
-            dispatcher.utter_message(
-                response="utter_nothing_to_reschedule", order_number=order["order_number"]
-            )
-            return {"reschedule_blocked": True, "reschedule_candidates": []}
-        slots: dict[str, Any] = {"reschedule_candidates": candidates}
-        if len(candidates) == 1:
-            slots["reschedule_rma"] = candidates[0]["rma"]
-        return slots
+    def eligible(self, returns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _movable(returns)
 
     async def validate_reschedule_rma(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        candidates = tracker.get_slot("reschedule_candidates") or []
-        picked = choose_return(slot_value, candidates)
-        if picked is None:
-            if rejected := interruption(tracker, "reschedule_rma"):
-                return rejected
-            dispatcher.utter_message(response="utter_return_choice_not_understood")
-            return {"reschedule_rma": None}
-        return {"reschedule_rma": picked["rma"]}
+        return self.pick_return(slot_value, dispatcher, tracker)
 
     async def validate_reschedule_slot(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         offered = tracker.get_slot("reschedule_slots_offered") or []
-        choice = parse_pickup_choice(_as_text(slot_value), offered)
+        choice = parse_pickup_choice(as_text(slot_value), offered)
         if choice is None:
             if rejected := interruption(tracker, "reschedule_slot"):
                 return rejected
@@ -274,23 +224,11 @@ class ValidateRescheduleForm(RejectOnInterruption, OwnershipMixin, FormValidatio
 
 
 def _candidate(tracker: Tracker) -> dict[str, Any] | None:
-    rma = tracker.get_slot("reschedule_rma")
-    return next((r for r in tracker.get_slot("reschedule_candidates") or [] if r.get("rma") == rma), None)
+    return chosen_return(tracker, "reschedule")
 
 
-class ActionAskRescheduleRma(Action):
-    def name(self) -> str:
-        return "action_ask_reschedule_rma"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        buttons = [
-            {"title": _return_label(r), "payload": button_payload("choice", r["rma"])}
-            for r in tracker.get_slot("reschedule_candidates") or []
-        ]
-        dispatcher.utter_message(response="utter_ask_reschedule_rma", buttons=buttons)
-        return []
+class ActionAskRescheduleRma(ActionAskReturnChoice):
+    prefix = "reschedule"
 
 
 class ActionAskRescheduleSlot(Action):

@@ -27,7 +27,10 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs before the response is sent. FastAPI's default ("request")
+# ends a yield dependency after the response, so a client could be told "created" before the
+# commit (and never learn it failed), and a request right after the answer might not see the row.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 

@@ -11,10 +11,11 @@ same `ValidationError` with the same message.
 
 2. The SQLite tracker store (the embedded profile; production uses PostgreSQL). Rasa saves the
 conversation after every turn with a synchronous SQLite commit on its event loop, and SQLite's
-default rollback journal fsyncs twice per commit: in the same profile the commit was a fifth of
-Rasa's time. Its connections now use write-ahead logging with `synchronous=NORMAL`, SQLite's
-recommended setting for WAL: still atomic and consistent, a commit no longer waits for the disk;
-after a power cut (not a process crash) the last turns may be missing.
+default rollback journal fsyncs twice per commit. Its connections now use write-ahead logging
+with `synchronous=NORMAL`, SQLite's recommended setting for WAL: still atomic and consistent, a
+commit no longer waits for the disk (after a power cut, not a process crash, the last turns may
+be missing). On this machine's fast disk that changed no measured number (docs/benchmarks.md);
+it matters where fsync is slow.
 """
 
 from __future__ import annotations

@@ -148,8 +148,8 @@ def test_damaged_vase_with_a_real_photo(api_url: str, no_model: None) -> None:
     [asked] = chat.run(ActionAskReturnPhotos())
     assert asked["response"] == "utter_ask_return_photos_policy"
     photo_id = upload(api_url, demo_photo("damaged"))
-    chat.say({"return_photos": [photo_id]}, intent="photo_uploaded")
-    assert chat.slots["return_photos"] == [photo_id]
+    said = chat.say({"return_photos": [photo_id]}, intent="photo_uploaded")
+    assert chat.slots["return_photos"] == [photo_id], (said, chat.said[-3:])
     with service(api_url) as http:
         heatmap = http.get(f"/api/v1/photos/{photo_id}/heatmap.png")
     assert heatmap.status_code == 200  # the assessment and its heatmap are stored with the API

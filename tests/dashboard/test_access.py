@@ -39,6 +39,7 @@ ROUTES = (
     ),
     Route("POST", "/merchant/returns/{rma}/approve", "reviewer", (("note", "ok"),)),
     Route("POST", "/merchant/returns/{rma}/reject", "reviewer", (("note", "Not damaged."),)),
+    Route("POST", "/merchant/returns/{rma}/receive", "reviewer", (("condition", "as_expected"),)),
     Route("POST", "/merchant/queue/approve", "reviewer", (("rma", "{rma}"),)),
     Route("GET", "/merchant/photos/{photo_id}", "reviewer"),
     Route("GET", "/merchant/photos/{photo_id}/heatmap.png", "reviewer"),
