@@ -18,7 +18,7 @@ from actions.common import (
     reset,
     unavailable,
 )
-from actions.pick_return import ActionAskReturnChoice, PickReturnMixin, chosen_return, return_label
+from actions.pick_return import AskReturnChoiceMixin, PickReturnMixin, chosen_return, return_label
 from actions.verify import OwnershipMixin
 
 CANCELLABLE = ("requested", "under_review", "approved", "pickup_scheduled")
@@ -55,7 +55,7 @@ class ValidateCancelForm(RejectOnInterruption, PickReturnMixin, OwnershipMixin, 
         return {"cancel_confirmed": slot_value if isinstance(slot_value, bool) else None}
 
 
-class ActionAskCancelRma(ActionAskReturnChoice):
+class ActionAskCancelRma(AskReturnChoiceMixin, Action):
     prefix = "cancel"
 
 

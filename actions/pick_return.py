@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -101,8 +101,9 @@ def chosen_return(tracker: Tracker, prefix: str) -> dict[str, Any] | None:
     return next((r for r in tracker.get_slot(f"{prefix}_candidates") or [] if r.get("rma") == rma), None)
 
 
-class ActionAskReturnChoice(Action):
-    """`action_ask_{prefix}_rma`: one button per candidate return."""
+class AskReturnChoiceMixin:
+    """`action_ask_{prefix}_rma`: one button per candidate return. A mixin, not an Action: the
+    action server registers every Action subclass it can see, so only the concrete ones may be."""
 
     prefix: str
 

@@ -29,7 +29,7 @@ from actions.common import (
     verified_order,
 )
 from actions.parsing import parse_pickup_choice, slot_key
-from actions.pick_return import ActionAskReturnChoice, PickReturnMixin, chosen_return
+from actions.pick_return import AskReturnChoiceMixin, PickReturnMixin, chosen_return
 from actions.verify import OwnershipMixin
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,7 @@ def _candidate(tracker: Tracker) -> dict[str, Any] | None:
     return chosen_return(tracker, "reschedule")
 
 
-class ActionAskRescheduleRma(ActionAskReturnChoice):
+class ActionAskRescheduleRma(AskReturnChoiceMixin, Action):
     prefix = "reschedule"
 
 
