@@ -427,6 +427,8 @@ def summarise(
 def verdict(result: dict[str, Any]) -> list[str]:
     """The goal: every shopper completed (or was told clearly to retry), 0 lost, 0 duplicated."""
     problems = []
+    if result["kill_after_s"] >= 0 and not any("SIGKILL" in event for event in result["events"]):
+        problems.append("the shoppers finished before the kill time: nothing was tested; lower --kill-after")
     if result["outcomes"].get("completed", 0) != result["shoppers"]:
         problems.append(f"not every shopper completed: {result['outcomes']}")
     backend, trackers = result["backend"], result["trackers"]
@@ -520,8 +522,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--kill-after",
         type=float,
-        default=25.0,
-        help="seconds after the start when rasa-1 and actions-1 are killed (default 25; -1: never)",
+        default=10.0,
+        help="seconds after the start when rasa-1 and actions-1 are killed (default 10; -1: never)",
     )
     parser.add_argument(
         "--down-for", type=float, default=10.0, help="seconds before they restart (default 10)"
