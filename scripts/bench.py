@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +42,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scripts.run import free_port, healthy  # noqa: E402  (after the path is set)
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 PY = ROOT / ".venv" / "bin" / "python"
@@ -293,22 +294,6 @@ def nlu_markdown(res: dict[str, Any]) -> list[str]:
 # -- processes for the latency run ------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(200 <= resp.status < 300)
-    except OSError:
-        return False
-
-
 @dataclass
 class Procs:
     """Everything started for the latency run, stopped in `stop` whatever happened."""
@@ -386,33 +371,17 @@ def start_stock_server(folder: Path, work: Path, port: int, procs: Procs, timeou
 
 
 def start_our_stack(work: Path, procs: Procs, timeout: float) -> tuple[str, str]:
-    from scripts.run import start_stack
+    from scripts.run import isolated_env, migrate_and_seed, start_stack
 
     var = work / "var"
     var.mkdir()
     api_port, rasa_port, actions_port = free_port(), free_port(), free_port()
     api, rasa = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{rasa_port}"
-    env = {
-        "VAR_DIR": str(var),
-        "DATABASE_URL": "",
-        "ENVIRONMENT": "test",
-        "SECRET_KEY": "bench-secret-key-" + "k" * 24,
-        "SERVICE_TOKEN": SERVICE_TOKEN,
-        "CARRIER_WEBHOOK_SECRET": "bench-carrier-secret",
-        "API_BASE_URL": api,
-        "PUBLIC_BASE_URL": api,
-        "RASA_URL": rasa,
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "RASA_TRACKER_DB_URL": f"sqlite:///{var}/rasa-tracker.db",
-        "RASA_LOCK_STORE": "in_memory",
-        "RASA_LOCK_STORE_URL": "",
-        **RASA_ENV,
-    }
-    py_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
-    for step in (["-m", "api.migrate", "upgrade"], ["-m", "api.seed"]):
-        subprocess.run([str(PY), *step], cwd=ROOT, env=py_env, check=True, capture_output=True, timeout=300)
+    ports = (api_port, rasa_port, actions_port)
+    env = {**isolated_env(var, ports, name="bench", service_token=SERVICE_TOKEN), **RASA_ENV}
+    migrate_and_seed(env)
     sink: list[str] = []
-    procs.stack = start_stack(env, ports=(api_port, rasa_port, actions_port), log_sink=sink, timeout=timeout)
+    procs.stack = start_stack(env, ports=ports, log_sink=sink, timeout=timeout)
     procs.stack_log = sink  # type: ignore[attr-defined]
     return api, rasa
 
@@ -431,20 +400,33 @@ class Samples:
     wall_s: float = 0.0
 
 
-def dataset_photos(count: int = 8) -> list[bytes]:
+def dataset_photos(count: int = 8, *, usable_only: bool = False) -> list[bytes]:
+    """Damaged photos from the curated dataset; `usable_only`: only those that pass the pixel
+    quality gate (a load test measures the system, not how often shoppers must retake a photo)."""
     import csv
+    import io
+
+    from PIL import Image
+
+    from vision.quality import pixel_issues
 
     photos: list[bytes] = []
     labels = DATASET / "labels.csv"
     if labels.exists():
         with labels.open() as fh:
             for row in csv.DictReader(fh):
-                if row["label"] == "damaged":
-                    photos.append((DATASET / row["file"]).read_bytes())
+                if row["label"] != "damaged":
+                    continue
+                data = (DATASET / row["file"]).read_bytes()
+                if usable_only:
+                    with Image.open(io.BytesIO(data)) as image:
+                        if pixel_issues(image.convert("RGB")):
+                            continue
+                photos.append(data)
                 if len(photos) >= count:
                     break
     if not photos:
-        raise RuntimeError(f"no damaged photos under {DATASET}")
+        raise RuntimeError(f"no {'usable ' if usable_only else ''}damaged photos under {DATASET}")
     return photos
 
 

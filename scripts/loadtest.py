@@ -31,7 +31,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.bench import DATASET, machine, percentile, replace_block
+from scripts.bench import dataset_photos, machine, percentile, replace_block
 from scripts.prod_local import POSTGRES, Ports, Running, Topology, start
 from scripts.run import ROOT
 
@@ -67,33 +67,6 @@ class Samples:
 
 class GaveUp(Exception):
     pass
-
-
-def usable_photos(count: int) -> list[bytes]:
-    """Damaged-vase-like photos from the dataset that pass the pixel quality gate (the load test
-    measures the system, not how often shoppers must retake a photo)."""
-    import csv
-    import io
-
-    from PIL import Image
-
-    from vision.quality import pixel_issues
-
-    photos: list[bytes] = []
-    with (DATASET / "labels.csv").open() as fh:
-        for row in csv.DictReader(fh):
-            if row["label"] != "damaged":
-                continue
-            data = (DATASET / row["file"]).read_bytes()
-            with Image.open(io.BytesIO(data)) as image:
-                if pixel_issues(image.convert("RGB")):
-                    continue
-            photos.append(data)
-            if len(photos) >= count:
-                break
-    if not photos:
-        raise RuntimeError(f"no usable damaged photos under {DATASET}")
-    return photos
 
 
 def load_orders(count: int) -> list[Any]:
@@ -290,7 +263,7 @@ async def run_shoppers(
     import httpx
 
     samples = Samples()
-    photos = usable_photos(8)
+    photos = dataset_photos(8, usable_only=True)
     base = running.topology.public_url
     done = threading.Event()
     t0 = time.monotonic()

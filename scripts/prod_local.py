@@ -18,7 +18,6 @@ import os
 import shutil
 import socket
 import string
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -30,7 +29,17 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.make_secrets import ensure_secrets
-from scripts.run import ROOT, Service, launch, spawn, stop_stack, supervise, wait_healthy
+from scripts.run import (
+    ROOT,
+    Service,
+    free_port,
+    launch,
+    migrate_and_seed,
+    spawn,
+    stop_stack,
+    supervise,
+    wait_healthy,
+)
 
 PY = str(ROOT / ".venv" / "bin" / "python")
 RASA = str(ROOT / ".venv-rasa" / "bin" / "rasa")
@@ -53,8 +62,6 @@ class Ports:
     @classmethod
     def free(cls) -> Ports:
         """Ports nothing listens on now (tests and the load test run beside `run-prod-local`)."""
-        from scripts.bench import free_port
-
         return cls(
             public=free_port(),
             actions_lb=free_port(),
@@ -130,13 +137,13 @@ class Topology:
         )
         return env
 
-    def services(self) -> list[Service]:
+    def services(self, rasa_token: str) -> list[Service]:
         p = self.ports
         rasa_args = [
             "run",
             "--enable-api",
             "--auth-token",
-            "${RASA_TOKEN}",
+            rasa_token,
             "--interface",
             "127.0.0.1",
             "--model",
@@ -206,11 +213,11 @@ class Topology:
 
     def render_nginx(self) -> Path:
         folder = self.var / "nginx"
-        for sub in ("tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-            # nginx's workers run as `nobody` when the master runs as root.
-            (folder / sub).chmod(0o777)
-            (folder / sub).parent.chmod(0o777)
+        # nginx's workers run as `nobody` when the master runs as root: they write the temp files.
+        temp = folder / "tmp"
+        for path in [temp] + [temp / sub for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi")]:
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o777)
 
         def servers(ports: tuple[int, ...] | list[int]) -> str:
             return "\n".join(
@@ -312,19 +319,6 @@ def create_bucket(topology: Topology, env: dict[str, str]) -> None:
         s3.create_bucket(Bucket=topology.bucket)
 
 
-def migrate_and_seed(env: dict[str, str], *, seed: bool = True) -> str:
-    steps = [["-m", "api.migrate", "upgrade"]] + ([["-m", "api.seed"]] if seed else [])
-    output = []
-    for step in steps:
-        done = subprocess.run(
-            [PY, *step], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(step[1:])} failed:\n{done.stdout}{done.stderr}")
-        output.append(done.stdout.strip())
-    return "\n".join(line for line in output if line)
-
-
 @dataclass
 class Running:
     topology: Topology
@@ -378,9 +372,7 @@ def start(
         seeded = migrate_and_seed(env, seed=seed)
         if seeded and log_sink is None:
             print(seeded, flush=True)
-        stack = topology.services()
-        for service in stack:
-            service.argv = [env["RASA_TOKEN"] if arg == "${RASA_TOKEN}" else arg for arg in service.argv]
+        stack = topology.services(env["RASA_TOKEN"])
         launch(stack, env, log_sink=log_sink, colour=colour, timeout=timeout)
     except BaseException:
         stop_stack(s3)

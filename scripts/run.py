@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -68,12 +69,55 @@ def _pump(service: Service, sink: list[str] | None, colour: bool) -> None:
             print(prefix + line, flush=True)
 
 
-def _healthy(url: str) -> bool:
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
             return bool(200 <= resp.status < 300)
     except OSError:
         return False
+
+
+def isolated_env(var: Path, ports: tuple[int, int, int], *, name: str, service_token: str) -> dict[str, str]:
+    """Settings for a throw-away stack (tests, benchmarks): its own VAR_DIR (SQLite database,
+    uploads, Rasa's tracker store) and ports, nothing shared with `make run`."""
+    api_port, rasa_port, actions_port = ports
+    api = f"http://127.0.0.1:{api_port}"
+    return {
+        "VAR_DIR": str(var),
+        "DATABASE_URL": "",
+        "ENVIRONMENT": "test",
+        "SECRET_KEY": f"{name}-secret-key-" + "k" * 24,
+        "SERVICE_TOKEN": service_token,
+        "CARRIER_WEBHOOK_SECRET": f"{name}-carrier-secret",
+        "API_BASE_URL": api,
+        "PUBLIC_BASE_URL": api,
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        "RASA_TRACKER_DB_URL": f"sqlite:///{var}/rasa-tracker.db",
+        "RASA_LOCK_STORE": "in_memory",
+        "RASA_LOCK_STORE_URL": "",
+    }
+
+
+def migrate_and_seed(env: dict[str, str], *, seed: bool = True) -> str:
+    """`python -m api.migrate upgrade` (and `api.seed`) with `env`; their output, or RuntimeError."""
+    steps = [["-m", "api.migrate", "upgrade"]] + ([["-m", "api.seed"]] if seed else [])
+    output = []
+    for step in steps:
+        done = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), *step], cwd=ROOT,
+                              env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(step[1:])} failed:\n{done.stdout}{done.stderr}")
+        output.append(done.stdout.strip())
+    return "\n".join(line for line in output if line)
 
 
 def start_stack(env: dict[str, str], *, ports: tuple[int, int, int] = (8000, 5005, 5055),
@@ -116,7 +160,7 @@ def wait_healthy(stack: list[Service], timeout: float) -> None:
             assert service.proc is not None
             if service.proc.poll() is not None:
                 raise RuntimeError(f"{service.name} exited with code {service.proc.returncode}")
-            if _healthy(service.health_url):
+            if healthy(service.health_url):
                 pending.remove(service)
         if pending and time.monotonic() > deadline:
             raise TimeoutError("not healthy in time: " + ", ".join(s.name for s in pending))

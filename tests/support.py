@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from scripts.run import free_port as free_port  # one implementation for the scripts and the tests
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_TOKEN = "test-service-token-" + "x" * 16
@@ -41,12 +43,6 @@ def configure(monkeypatch: pytest.MonkeyPatch, var_dir: Path, database_url: str 
 DB_PARAMS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def demo_photo(label: str = "damaged") -> Path:
     """A real photo from the curated dataset."""
     import csv
@@ -64,3 +60,21 @@ def missing_prerequisite(why: str) -> None:
     if os.environ.get("RETURNS_FULL_SUITE"):
         pytest.fail(f"{why} -- `make test` builds it, so this run must not skip it")
     pytest.skip(why)
+
+
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+
+
+def run_in_rasa_venv(script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `script` with the Rasa venv's Python 3.10 (code that imports Rasa cannot run in the
+    suite's 3.11), the repository importable; its output is returned, not checked."""
+    if not RASA_PYTHON.exists():
+        missing_prerequisite("the Rasa venv (.venv-rasa) is not set up: make setup")
+    return subprocess.run(
+        [str(RASA_PYTHON), "-c", script, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )

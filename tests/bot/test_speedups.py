@@ -4,11 +4,8 @@ without re-checking the schema on every call. Runs in the Rasa venv (Python 3.10
 from __future__ import annotations
 
 import json
-import subprocess
 
-from tests.support import ROOT, missing_prerequisite
-
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.support import run_in_rasa_venv
 
 SCRIPT = r"""
 import json, sys
@@ -43,16 +40,7 @@ RESPONSES = [
 
 
 def test_action_responses_are_judged_exactly_like_rasa_does() -> None:
-    if not RASA_PYTHON.exists():
-        missing_prerequisite("the Rasa venv (.venv-rasa) is not set up: make setup")
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", SCRIPT, json.dumps(RESPONSES)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
+    done = run_in_rasa_venv(SCRIPT, json.dumps(RESPONSES))
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(results) == len(RESPONSES)
@@ -84,17 +72,8 @@ print(mode, sync)
 
 
 def test_the_sqlite_tracker_store_commits_without_waiting_for_the_disk(tmp_path) -> None:
-    if not RASA_PYTHON.exists():
-        missing_prerequisite("the Rasa venv (.venv-rasa) is not set up: make setup")
     db = tmp_path / "tracker.db"
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", PRAGMA_SCRIPT, str(db)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
+    done = run_in_rasa_venv(PRAGMA_SCRIPT, str(db))
     assert done.returncode == 0, done.stderr[-3000:]
     # WAL, and synchronous=NORMAL (1) instead of FULL (2); the conversation was written.
     assert done.stdout.split()[-2:] == ["wal", "1"]

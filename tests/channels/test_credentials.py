@@ -8,9 +8,7 @@ lists only channels that start with no secrets; the production file adds Slack a
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tests.support import missing_prerequisite
+from tests.support import run_in_rasa_venv
 
 DEFAULT = ROOT / "bot" / "credentials.yml"
 PRODUCTION = ROOT / "bot" / "credentials.production.yml"
@@ -81,7 +79,6 @@ def test_production_keeps_the_default_widget_and_rest_settings() -> None:
             assert production.get(channel) == default[channel], f"{channel} differs between the two files"
 
 
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 # One Rasa import for all cases (it takes ~20 s): build the channels as `rasa run` does.
 CREATE_CHANNELS = """
 import json, os, sys
@@ -102,8 +99,6 @@ print("RESULTS " + json.dumps(results))
 
 @pytest.fixture(scope="module")
 def rasa_channels() -> dict[str, Any]:
-    if not RASA_PYTHON.exists():
-        missing_prerequisite("the Rasa venv (.venv-rasa) is not built")
     without_slack_secret = {k: v for k, v in PRODUCTION_ENV.items() if k != "SLACK_SIGNING_SECRET"}
     cases = [
         {"name": "default", "file": str(DEFAULT), "env": {}},
@@ -115,14 +110,7 @@ def rasa_channels() -> dict[str, Any]:
             "env": {**PRODUCTION_ENV, "SLACK_SIGNING_SECRET": ""},
         },
     ]
-    result = subprocess.run(
-        [str(RASA_PYTHON), "-c", CREATE_CHANNELS, json.dumps(cases)],
-        cwd=ROOT,
-        text=True,
-        capture_output=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    result = run_in_rasa_venv(CREATE_CHANNELS, json.dumps(cases))
     line = next((x for x in result.stdout.splitlines() if x.startswith("RESULTS ")), None)
     assert line, result.stderr[-3000:]
     return dict(json.loads(line[len("RESULTS ") :]))

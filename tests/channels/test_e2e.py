@@ -10,10 +10,7 @@ the test; the backend is then asked, with the shopper's proof, for the return an
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -57,7 +54,7 @@ def _get_json(url: str, body: dict[str, Any] | None = None) -> Any:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not RASA_MODEL.exists():
         missing_prerequisite(f"no Rasa model at {RASA_MODEL.relative_to(ROOT)}: run `make rasa-model`")
-    from scripts.run import start_stack, stop_stack
+    from scripts.run import isolated_env, migrate_and_seed, start_stack, stop_stack
 
     var = tmp_path_factory.mktemp("channels-e2e") / "var"
     var.mkdir()
@@ -65,19 +62,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     api_port, rasa_port, actions_port = free_port(), free_port(), free_port()
     api, rasa = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{rasa_port}"
     env = {
-        "VAR_DIR": str(var),
-        "DATABASE_URL": "",
-        "ENVIRONMENT": "test",
-        "SECRET_KEY": "e2e-secret-key-" + "k" * 24,
-        "SERVICE_TOKEN": SERVICE_TOKEN,
-        "CARRIER_WEBHOOK_SECRET": "e2e-carrier-secret",
-        "API_BASE_URL": api,
-        "PUBLIC_BASE_URL": api,
-        "RASA_URL": rasa,
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "RASA_TRACKER_DB_URL": f"sqlite:///{var}/rasa-tracker.db",
-        "RASA_LOCK_STORE": "in_memory",
-        "RASA_LOCK_STORE_URL": "",
+        **isolated_env(var, (api_port, rasa_port, actions_port), name="e2e", service_token=SERVICE_TOKEN),
         "TELEGRAM_BOT_TOKEN": telegram.token,
         "TELEGRAM_SECRET_TOKEN": telegram.secret_token,
         "TELEGRAM_API_BASE": telegram.url,
@@ -86,9 +71,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "TWILIO_WHATSAPP_NUMBER": twilio.whatsapp_number,
         "TWILIO_API_BASE": twilio.url,
     }
-    py_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
-    for step in (["-m", "api.migrate", "upgrade"], ["-m", "api.seed"]):
-        subprocess.run([sys.executable, *step], cwd=ROOT, env=py_env, check=True, capture_output=True)
+    migrate_and_seed(env)
     log: list[str] = []
     services = start_stack(env, ports=(api_port, rasa_port, actions_port), log_sink=log, timeout=400)
     telegram.webhook_url = f"{rasa}/webhooks/telegram_returns/webhook"

@@ -15,6 +15,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.prod_local import (
+    POSTGRES,
+    RASA,
+    Ports,
+    Running,
+    Topology,
+    check_prerequisites,
+    s3_client,
+    start,
+    stop_stack,
+)
 from tests.support import missing_prerequisite
 
 pytestmark = pytest.mark.e2e
@@ -23,9 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from scripts.prod_local import POSTGRES, Ports, Topology, check_prerequisites, start, stop_stack
-
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     suffix = f"{os.getpid()}"
     ports = Ports.free()
     topology = Topology(
@@ -43,7 +52,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         handle = start(topology, fresh=True, log_sink=log, timeout=600)
     except (RuntimeError, TimeoutError) as exc:
         raise AssertionError(f"the topology did not start: {exc}\n" + "\n".join(log[-80:])) from exc
-    handle.log = log  # type: ignore[attr-defined]
     try:
         yield handle
     finally:
@@ -55,11 +63,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_a_return_completes_while_its_rasa_instance_and_action_server_die(running: object) -> None:
-    from scripts.loadtest import OPENING, Samples, Shopper, converse, say, usable_photos
-    from scripts.prod_local import Running
+def test_a_return_completes_while_its_rasa_instance_and_action_server_die(running: Running) -> None:
+    from scripts.bench import dataset_photos
+    from scripts.loadtest import OPENING, Samples, Shopper, converse, say
 
-    assert isinstance(running, Running)
     base = running.topology.public_url
     shopper = Shopper(0, "100232", "raj@example.com", "prod-" + os.urandom(4).hex())
     samples = Samples()
@@ -73,11 +80,12 @@ def test_a_return_completes_while_its_rasa_instance_and_action_server_die(runnin
             # and one action server, without warning.
             running.kill("rasa-1")
             running.kill("actions-1")
-            await converse(client, base, shopper, usable_photos(3), samples, replies=replies)
+            photos = dataset_photos(3, usable_only=True)
+            await converse(client, base, shopper, photos, samples, replies=replies)
 
     asyncio.run(talk())
     transcript = "\n".join(shopper.transcript)
-    assert shopper.outcome == "completed", transcript + "\n" + "\n".join(running.log[-60:])  # type: ignore[attr-defined]
+    assert shopper.outcome == "completed", transcript + "\n" + "\n".join((running.log_sink or [])[-60:])
     assert shopper.rma and shopper.rma.startswith("RMA-")
 
     # The return is in PostgreSQL with its decision and pickup, once.
@@ -94,8 +102,6 @@ def test_a_return_completes_while_its_rasa_instance_and_action_server_die(runnin
     assert trackers["tracker_on_public_port_status"] == 404
 
     # The photo went to the S3 bucket, not to the local disk.
-    from scripts.prod_local import s3_client
-
     s3 = s3_client(running.env)
     objects = s3.list_objects_v2(Bucket=running.topology.bucket).get("Contents", [])
     assert objects, "no photo in the bucket"
@@ -109,10 +115,7 @@ def test_a_return_completes_while_its_rasa_instance_and_action_server_die(runnin
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
 
 
-def test_nginx_serves_the_shop_and_the_api_through_gunicorn(running: object) -> None:
-    from scripts.prod_local import Running
-
-    assert isinstance(running, Running)
+def test_nginx_serves_the_shop_and_the_api_through_gunicorn(running: Running) -> None:
     base = running.topology.public_url
     assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
     page = httpx.get(f"{base}/", timeout=10)
@@ -127,7 +130,7 @@ def test_nginx_serves_the_shop_and_the_api_through_gunicorn(running: object) -> 
     assert "at most 10 MB" in too_big.json()["detail"]
 
 
-def test_a_notice_reaches_a_widget_connected_to_the_other_rasa_instance(running: object) -> None:
+def test_a_notice_reaches_a_widget_connected_to_the_other_rasa_instance(running: Running) -> None:
     """The backend's trigger_intent lands on rasa-2; the shopper's socket is on rasa-1. The
     Redis client manager (SOCKETIO_REDIS_URL) carries the message across."""
     import json
@@ -136,9 +139,6 @@ def test_a_notice_reaches_a_widget_connected_to_the_other_rasa_instance(running:
     import threading
     import time
 
-    from scripts.prod_local import RASA, Running
-
-    assert isinstance(running, Running)
     for name in ("rasa-1", "rasa-2"):
         service = running.service(name)
         if service.proc is None or service.proc.poll() is not None:

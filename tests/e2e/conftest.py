@@ -8,9 +8,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -72,30 +69,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         missing_prerequisite("the Rasa venv (.venv-rasa) is not set up: make setup")
     if not RASA_MODEL.exists():
         missing_prerequisite(f"no Rasa model at {RASA_MODEL.relative_to(ROOT)}: run `make rasa-model`")
-    from scripts.run import start_stack, stop_stack
+    from scripts.run import isolated_env, migrate_and_seed, start_stack, stop_stack
 
     var = tmp_path_factory.mktemp("e2e") / "var"
     var.mkdir()
     api_port, rasa_port, actions_port = free_port(), free_port(), free_port()
     api, rasa = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{rasa_port}"
-    env = {
-        "VAR_DIR": str(var),
-        "DATABASE_URL": "",
-        "ENVIRONMENT": "test",
-        "SECRET_KEY": "e2e-secret-key-" + "k" * 24,
-        "SERVICE_TOKEN": SERVICE_TOKEN,
-        "CARRIER_WEBHOOK_SECRET": "e2e-carrier-secret",
-        "API_BASE_URL": api,
-        "PUBLIC_BASE_URL": api,
-        "RASA_URL": rasa,
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "RASA_TRACKER_DB_URL": f"sqlite:///{var}/rasa-tracker.db",
-        "RASA_LOCK_STORE": "in_memory",
-        "RASA_LOCK_STORE_URL": "",
-    }
-    py_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
-    for step in (["-m", "api.migrate", "upgrade"], ["-m", "api.seed"]):
-        subprocess.run([sys.executable, *step], cwd=ROOT, env=py_env, check=True, capture_output=True)
+    env = isolated_env(var, (api_port, rasa_port, actions_port), name="e2e", service_token=SERVICE_TOKEN)
+    migrate_and_seed(env)
     log: list[str] = []
     services = start_stack(env, ports=(api_port, rasa_port, actions_port), log_sink=log, timeout=400)
     try:
