@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import demo_photo
 from tests.e2e.conftest import Stack
-from tests.web.browser import PHONE, chromium, outside_requests, screenshot
+from tests.web.browser import PHONE, chromium, expect, outside_requests, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -46,12 +46,6 @@ class BotTurn:
 def browser() -> Iterator[Any]:
     with chromium() as instance:
         yield instance
-
-
-def expect() -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect
 
 
 class Shopper:

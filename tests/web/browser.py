@@ -50,6 +50,21 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+# Playwright's assertions wait 5 s by default. A bot reply in these tests crosses socket.io
+# (connect, session_request, upgrade) and another process; on a loaded 2-core CI machine that
+# has taken longer than 5 s while nothing was wrong, so assertions wait as long as the page
+# actions do (the contexts' default timeout). A message that never arrives still fails.
+ASSERT_TIMEOUT_MS = 15_000
+
+
+def expect() -> Any:
+    """Playwright's `expect`, waiting ASSERT_TIMEOUT_MS unless a call says otherwise."""
+    from playwright.sync_api import expect as pw_expect
+
+    pw_expect.set_options(timeout=ASSERT_TIMEOUT_MS)
+    return pw_expect
+
+
 def screenshot(page: Any, name: str) -> Path:
     """Save a PNG of the page under artifacts/screenshots/ (a folder git ignores)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

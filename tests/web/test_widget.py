@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import demo_photo
-from tests.web.browser import PHONE, outside_requests, screenshot
+from tests.web.browser import PHONE, expect, outside_requests, screenshot
 from tests.web.conftest import Shop
 
 pytestmark = pytest.mark.browser
@@ -32,12 +32,6 @@ def context(browser: Any) -> Iterator[Any]:
     ctx.set_default_timeout(15000)
     yield ctx
     ctx.close()
-
-
-def expect() -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect
 
 
 def open_chat(page: Any, shop: Shop, path: str = "/") -> None:
