@@ -133,7 +133,9 @@ def test_endpoints_and_credentials() -> None:
         assert "${" + variable + "}" in endpoints
         assert re.search(rf"^#\s+{variable}\b", endpoints, re.M), f"{variable} is not documented"
     config = yaml.safe_load(endpoints)
-    assert config["tracker_store"]["type"] == "SQL"
+    # Rasa's SQL store behind the cache of bot/tracker_store.py (tests/bot/test_tracker_store.py)
+    assert config["tracker_store"]["type"] == "bot.tracker_store.CachedSQLTrackerStore"
+    assert "class CachedSQLTrackerStore(SQLTrackerStore)" in (ROOT / "bot" / "tracker_store.py").read_text()
     assert config["tracker_store"]["dialect"] == "sqlite"
     assert config["tracker_store"]["db"] == "var/rasa-tracker.db"
     credentials = yaml.safe_load((ROOT / "bot" / "credentials.yml").read_text())
