@@ -24,7 +24,10 @@ The result is the same tracker Rasa would have rebuilt; tests/bot/test_tracker_s
 that against Rasa's own store, across instances, failed turns and new sessions.
 
 bot/endpoints.yml: `tracker_store: type: bot.tracker_store.CachedSQLTrackerStore` with the same
-keys as Rasa's `SQL` type, plus `cache_size` (conversations kept per Rasa instance, default 2000).
+keys as Rasa's `SQL` type, plus `cache_size` (conversations kept per Rasa instance, least
+recently saved dropped first; default 200). Memory: about 4 KiB per event, a whole return is about
+100 events, so about 0.4 MB per conversation and 80 MB for 200 (tracemalloc on the trackers of two
+demo return conversations, 99 events each); a conversation that no longer fits is read from the database.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class _Saved:
 class CachedSQLTrackerStore(SQLTrackerStore):
     """`SQLTrackerStore` that skips the reload when the database holds what it saved last."""
 
-    def __init__(self, *args: Any, cache_size: int | str = 2000, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cache_size: int | str = 200, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache_size = int(cache_size)
         self._saved: OrderedDict[str, _Saved] = OrderedDict()  # between turns
