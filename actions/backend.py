@@ -1,7 +1,9 @@
 """The action server's HTTP client for the returns API (docs/interfaces.md).
 
 One `BackendClient` per action run (`async with backend.client() as api:`); nothing is created
-at import time. Failures are mapped to two kinds of exception:
+at import time. The `BackendClient`s of one event loop share one `httpx.AsyncClient`, so the
+action server keeps its connections to the API open between action calls instead of opening one
+per action (see `_shared_client`). Failures are mapped to two kinds of exception:
 
 - `BackendUnavailable`: the API could not be reached or answered 5xx/timeout. The shopper is
   told to try again in a moment; the action writes nothing else.
@@ -10,11 +12,13 @@ at import time. Failures are mapped to two kinds of exception:
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
 import logging
 import ssl
+import weakref
 from typing import Any
 
 import httpx
@@ -23,6 +27,9 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 15.0
+# An idle pooled connection is dropped after this long: below uvicorn's keep-alive timeout (5 s),
+# so the client never sends on a connection the API is about to close.
+KEEPALIVE_EXPIRY_S = 2.0
 
 
 class BackendUnavailable(Exception):
@@ -61,8 +68,8 @@ def idempotency_key(conversation_id: str, body: dict[str, Any]) -> str:
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     """One TLS context per process, shared by every client (SSLContext is thread-safe). httpx
-    otherwise builds a new one, loading the system's CA certificates, for each client: one client
-    per action call made that 40 % of the action server's CPU under load."""
+    otherwise builds a new one, loading the system's CA certificates, for each client (when each
+    action call had its own client, that was 40 % of the action server's CPU under load)."""
     return httpx.create_ssl_context()
 
 
@@ -76,18 +83,14 @@ class BackendClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> None:
-        headers = {"Accept": "application/json", "User-Agent": "returns-assistant-actions"}
-        if service_token:
-            headers["Authorization"] = f"Bearer {service_token}"
         self.conversation_id = conversation_id
-        if conversation_id:
-            headers["X-Conversation-Id"] = conversation_id[:128]
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers=headers,
-            timeout=timeout or httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
-            transport=transport,
-            verify=tls_context(),
+        # Per request, not per client: the underlying client is shared across conversations.
+        self._headers = {"X-Conversation-Id": conversation_id[:128]} if conversation_id else {}
+        self._client = _shared_client(
+            base_url.rstrip("/"),
+            service_token,
+            transport,
+            timeout or httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
         )
 
     async def __aenter__(self) -> BackendClient:
@@ -97,11 +100,13 @@ class BackendClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        """Nothing to release: the connections belong to the loop's shared client."""
 
     # --- plumbing ----------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self._headers:
+            kwargs["headers"] = {**self._headers, **(kwargs.get("headers") or {})}
         try:
             response = await self._client.request(method, path, **kwargs)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
@@ -200,6 +205,38 @@ def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {"detail": str(data)}
+
+
+# One shared client per event loop and configuration. An httpx.AsyncClient belongs to the loop it
+# first ran on (its pooled connections are that loop's sockets); the action server has one loop per
+# Sanic worker, tests start a new loop per test. A loop's clients go when the loop is collected.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], httpx.AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shared_client(
+    base_url: str, service_token: str, transport: httpx.AsyncBaseTransport | None, timeout: httpx.Timeout
+) -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    key = (base_url, service_token, transport, timeout.connect, timeout.read, timeout.write, timeout.pool)
+    clients = _clients.setdefault(loop, {})
+    shared = clients.get(key)
+    if shared is None or shared.is_closed:
+        headers = {"Accept": "application/json", "User-Agent": "returns-assistant-actions"}
+        if service_token:
+            headers["Authorization"] = f"Bearer {service_token}"
+        shared = clients[key] = httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            verify=tls_context(),
+            limits=httpx.Limits(
+                max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S
+            ),
+        )
+    return shared
 
 
 # Tests replace this with an httpx.MockTransport; None means real network.

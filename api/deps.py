@@ -69,7 +69,9 @@ def merchant_user_from_token(session: Session, token: str | None) -> MerchantUse
     return user
 
 
-def current_merchant_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> MerchantUser:
+def current_merchant_user(
+    session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> MerchantUser:
     user = merchant_user_from_token(session, token)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Sign in as a merchant user.",

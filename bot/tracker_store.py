@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
@@ -61,6 +63,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, cache_size: int | str = 200, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        _pool_sqlite_connections(self)
         self.cache_size = int(cache_size)
         self._saved: OrderedDict[str, _Saved] = OrderedDict()  # between turns
         self._out: OrderedDict[str, _Saved] = OrderedDict()  # handed to a turn from the cache
@@ -127,6 +130,27 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         return connection.execute(
             sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
         ).scalar()
+
+
+def _pool_sqlite_connections(store: SQLTrackerStore) -> None:
+    """Keep SQLite connections open between turns.
+
+    With SQLAlchemy 1.4 (Rasa 3.6's pin) a file-based SQLite engine uses `NullPool`: every turn
+    opened the database file, ran the connect-time pragmas (bot/channels/speedups.py) and closed it
+    again, three to four times (retrieve, Rasa's event count, the save), about 6 % of the Rasa
+    process's CPU in a py-spy profile of a return conversation. SQLAlchemy 2 pools them by
+    default (a `QueuePool` with `check_same_thread=False`); this does the same. Transactions still
+    end when a connection goes back to the pool (rolled back unless committed), so each turn reads
+    what other Rasa instances committed. PostgreSQL and in-memory SQLite are left as Rasa made them.
+    """
+    url = store.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    store.engine.dispose()
+    store.engine = sa.create_engine(
+        url, poolclass=QueuePool, connect_args={"check_same_thread": False}
+    )
+    store.sessionmaker = sessionmaker(bind=store.engine)
 
 
 def _row(sender_id: str, event: Event) -> dict[str, Any]:

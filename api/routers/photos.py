@@ -112,7 +112,7 @@ def store_assessment(photo_id: str, body: AssessmentIn, session: SessionDep,
         unusable_probability=body.unusable_probability, confidence=body.confidence,
         severity=body.severity, damage_type=body.damage_type,
         quality_ok=bool(quality.get("ok", True)),
-        quality_issues=[str(i) for i in quality.get("issues", []) or []],  # type: ignore[union-attr]
+        quality_issues=[str(i) for i in quality.get("issues", []) or []],  # type: ignore[union-attr,attr-defined,unused-ignore]
         quality_message=str(quality.get("message", "")), heatmap_key=heatmap_key,
         latency_ms=body.latency_ms,
     )

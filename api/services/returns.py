@@ -257,7 +257,9 @@ def transition(session: Session, ret: ReturnRequest, to: ReturnStatus, *, actor:
     _move(session, ret, to, actor=actor, data=data)
 
 
-def _email_context(ret: ReturnRequest, order: Order, decision: dict[str, Any] | None = None) -> dict[str, Any]:
+def _email_context(
+    ret: ReturnRequest, order: Order, decision: dict[str, Any] | None = None
+) -> dict[str, Any]:
     pickup = ret.pickup
     return {
         "rma": ret.rma, "order_number": order.number,

@@ -159,6 +159,19 @@ async def main():
     turn(t, "late")
     out["append_refused"] = other_db._append(t, handed) is None
 
+    # 12. SQLite connections stay open between turns (one per store here, not one per query);
+    # instance b, pooled too, still sees what a commits (section 3 checks the other way round)
+    from sqlalchemy import event
+    connects = []
+    event.listen(a.engine, "connect", lambda *args: connects.append(1))
+    a.engine.dispose()
+    for i in range(5):
+        t = await a.retrieve(sender)
+        turn(t, f"pooled {i}")
+        await a.save(t)
+    seen_by_b = await b.retrieve(sender)
+    out["pooled"] = (len(connects), "pooled 4" in json.dumps(state(seen_by_b)))
+
 asyncio.run(main())
 print(json.dumps(out))
 """
@@ -191,3 +204,4 @@ def test_cached_store_returns_what_rasa_would_rebuild(tmp_path) -> None:
     assert out["bounded"] == ["bounded-2", "bounded-3"]
     assert out["rows"] == [True, True, 10]
     assert out["append_refused"] is True
+    assert out["pooled"] == [1, True]

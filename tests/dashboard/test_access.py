@@ -237,3 +237,22 @@ def test_lists_exports_and_charts_only_show_the_signed_in_merchant(
         csv = client.get("/merchant/returns.csv", params={"q": term})
         assert csv.text.strip().count("\n") == 0, term  # the header line only
     assert world["acme"]["rma"] in client.get("/merchant/queue").text
+
+
+def test_dashboard_responses_carry_security_headers_and_the_api_does_not(client: Any) -> None:
+    security = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy")
+    for path in ("/merchant/login", "/merchant/queue", "/merchant/no-such-page"):
+        response = client.get(path, follow_redirects=False)
+        for name in security:
+            assert name in response.headers, (path, name)
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Cache-Control"] == "no-store", path
+    static = client.get("/merchant/static/dashboard.css")
+    assert static.status_code == 200
+    assert static.headers["X-Content-Type-Options"] == "nosniff"
+    assert static.headers.get("Cache-Control") != "no-store"  # the stylesheet may be cached
+    api = client.get("/api/v1/policy")
+    assert api.status_code == 200
+    for name in (*security, "Cache-Control"):
+        assert name not in api.headers, name
