@@ -64,6 +64,11 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int | str = 200, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _pool_sqlite_connections(self)
+        # Built once: SQLAlchemy 1.4 spent ~0.1 ms building and keying this statement per call,
+        # five times as long as running it (three calls per turn).
+        self._max_event_id = sa.select(sa.func.max(self.SQLEvent.id)).where(
+            self.SQLEvent.sender_id == sa.bindparam("sender_id")
+        )
         self.cache_size = int(cache_size)
         self._saved: OrderedDict[str, _Saved] = OrderedDict()  # between turns
         self._out: OrderedDict[str, _Saved] = OrderedDict()  # handed to a turn from the cache
@@ -127,9 +132,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return self._last_event_id(connection, tracker.sender_id)
 
     def _last_event_id(self, connection: Any, sender_id: str) -> int | None:
-        return connection.execute(
-            sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
-        ).scalar()
+        return connection.execute(self._max_event_id, {"sender_id": sender_id}).scalar()
 
 
 def _pool_sqlite_connections(store: SQLTrackerStore) -> None:
