@@ -1,14 +1,15 @@
 """`make bench`: NLU cross-validation, chat-turn latency next to a stock `rasa init` bot, model latency.
 
     .venv/bin/python scripts/bench.py [--all | --nlu | --latency | --model] [--folds 5]
-        [--shoppers 1,20] [--turns 40] [--out docs/benchmarks.md]
+        [--shoppers 1,20] [--turns 40] [--min-turns 400] [--out docs/benchmarks.md]
 
 NLU      `rasa test nlu --cross-validation` on nlu_data/ with config.yml (intent macro / weighted
          F1, order_number F1 from every entity extractor's report), and the held-out set
          tests/nlu/test_messages.yml against the trained model.
 latency  starts our stack (api + actions + rasa, temporary VAR_DIR migrated and seeded, free ports)
          and a stock `rasa init` bot (trained in a temporary folder, no action server) in the same
-         run; simulated shoppers talk to both over the REST channel, 1 and 20 at once. Text turns:
+         run; simulated shoppers talk to both over the REST channel, 1 and 20 at once (each level
+         at least --min-turns messages per bot). Text turns:
          one message -> the bot's whole answer. Photo turns (ours): upload a dataset photo to
          /api/v1/uploads, then `/photo_uploaded{"photo_ids": [...]}` at the photo step of the
          return form -> the bot's answer (assessment and decision).
@@ -578,10 +579,15 @@ async def drive(
 
 
 def bench_latency(
-    shopper_levels: list[int], turns: int, work: Path, start_timeout: float, level_budget: float
+    shopper_levels: list[int],
+    turns: int,
+    work: Path,
+    start_timeout: float,
+    level_budget: float,
+    min_turns: int = 0,
 ) -> dict[str, Any]:
     procs = Procs()
-    result: dict[str, Any] = {"turns_per_shopper": turns, "levels": []}
+    result: dict[str, Any] = {"turns_per_shopper": turns, "min_turns_per_level": min_turns, "levels": []}
     try:
         stock_folder, init_proc = start_stock_training(work)
         procs.others.append(init_proc)
@@ -602,14 +608,17 @@ def bench_latency(
         asyncio.run(drive("ours", 1, 8, 180, rasa=rasa, api=api, photos=photos))
         asyncio.run(drive("stock", 1, 5, 60, rasa=stock))
         for shoppers in shopper_levels:
+            # Every level sends at least `min_turns` messages in all: with one shopper, 100 turns
+            # put the p95 on the 4th-slowest text turn, which moved the ratio by 0.2 between runs.
+            per_shopper = max(turns, -(-min_turns // shoppers))
             # Alternate which bot goes first between levels so drift in the machine's load hits both.
             for kind in ("stock", "ours") if shoppers % 2 else ("ours", "stock"):
-                log(f"{kind}: {shoppers} shopper(s) x {turns} turns")
+                log(f"{kind}: {shoppers} shopper(s) x {per_shopper} turns")
                 samples = asyncio.run(
                     drive(
                         kind,
                         shoppers,
-                        turns,
+                        per_shopper,
                         level_budget,
                         rasa=rasa if kind == "ours" else stock,
                         api=api,
@@ -848,6 +857,13 @@ def main(argv: list[str] | None = None) -> int:
         default=40,
         help="messages per shopper per bot and level (ours: about 1 in 7 is a photo turn)",
     )
+    parser.add_argument(
+        "--min-turns",
+        type=int,
+        default=400,
+        help="messages per bot and level at least, whatever the number of shoppers (the p95 of one "
+        "shopper needs enough turns)",
+    )
     parser.add_argument("--photos", type=int, default=30, help="photos timed by vision.bench")
     parser.add_argument(
         "--level-budget",
@@ -902,7 +918,7 @@ def main(argv: list[str] | None = None) -> int:
             started, t0 = datetime.now(UTC), time.monotonic()
             try:
                 results["latency"] = bench_latency(
-                    levels, args.turns, work, args.start_timeout, args.level_budget
+                    levels, args.turns, work, args.start_timeout, args.level_budget, args.min_turns
                 )
                 blocks["latency"] = header(
                     "Turn latency", command, started, time.monotonic() - t0, args.note

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from api.models import Merchant, Order, OrderItem, Product, ReturnItem, ReturnRequest, ReturnStatus
+from api.models import Merchant, Order, OrderItem, ReturnItem, ReturnRequest, ReturnStatus
 from api.settings import get_settings
 
 log = logging.getLogger("api.orders")
@@ -66,12 +66,7 @@ def find_order(
     stmt = (
         select(Order)
         .where(Order.number == normalise_order_number(order_number))
-        .options(
-            # everything the lookup answer shows (api/routers/orders.serialize_order), in one
-            # query per relationship instead of one per item
-            selectinload(Order.items).selectinload(OrderItem.product).selectinload(Product.variants),
-            selectinload(Order.items).selectinload(OrderItem.variant),
-        )
+        .options(selectinload(Order.items).selectinload(OrderItem.product))
     )
     if merchant_id is not None:
         stmt = stmt.where(Order.merchant_id == merchant_id)
