@@ -3,7 +3,8 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from typing import Annotated, Any
+from collections.abc import Iterable
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
@@ -112,7 +113,7 @@ def store_assessment(photo_id: str, body: AssessmentIn, session: SessionDep,
         unusable_probability=body.unusable_probability, confidence=body.confidence,
         severity=body.severity, damage_type=body.damage_type,
         quality_ok=bool(quality.get("ok", True)),
-        quality_issues=[str(i) for i in quality.get("issues", []) or []],  # type: ignore[union-attr,attr-defined,unused-ignore]
+        quality_issues=[str(i) for i in cast("Iterable[object]", quality.get("issues", []) or [])],
         quality_message=str(quality.get("message", "")), heatmap_key=heatmap_key,
         latency_ms=body.latency_ms,
     )

@@ -49,12 +49,13 @@ class Api:
         finally:
             writer.close()
 
-    async def start(self) -> str:
+    async def __aenter__(self) -> str:
+        """Start listening; the base URL to call."""
         self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
         port = self.server.sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}"
 
-    async def stop(self) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         assert self.server is not None
         self.server.close()
 
@@ -71,11 +72,8 @@ def test_action_calls_of_one_loop_share_one_connection_with_their_own_headers() 
     api = Api()
 
     async def go() -> list[Any]:
-        base = await api.start()
-        try:
+        async with api as base:
             return await _turns(api, base, ["shopper-a", "shopper-b", "shopper-a"])
-        finally:
-            await api.stop()
 
     assert asyncio.run(go()) == [{"ok": True}] * 3
     assert api.connections == 1
@@ -88,13 +86,10 @@ def test_a_call_without_conversation_sends_no_conversation_header() -> None:
     api = Api()
 
     async def go() -> None:
-        base = await api.start()
-        try:
+        async with api as base:
             await _turns(api, base, ["shopper-a"])
             async with backend.BackendClient(base, "service-token") as client:
                 await client.quote({})
-        finally:
-            await api.stop()
 
     asyncio.run(go())
     assert api.connections == 1
@@ -106,11 +101,8 @@ def test_each_event_loop_gets_its_own_client() -> None:
     api = Api()
 
     async def one_loop() -> None:
-        base = await api.start()
-        try:
+        async with api as base:
             await _turns(api, base, ["shopper-a", "shopper-b"])
-        finally:
-            await api.stop()
 
     asyncio.run(one_loop())
     asyncio.run(one_loop())  # a client bound to the first (closed) loop would fail here
@@ -122,11 +114,8 @@ def test_a_connection_the_api_closed_is_not_reused() -> None:
     api = Api(close_after_each=True)
 
     async def go() -> list[Any]:
-        base = await api.start()
-        try:
+        async with api as base:
             return await _turns(api, base, ["shopper-a", "shopper-b", "shopper-c"])
-        finally:
-            await api.stop()
 
     assert asyncio.run(go()) == [{"ok": True}] * 3
     assert api.connections == 3
