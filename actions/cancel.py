@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import backend
 from actions.common import (
     CANCEL_SLOTS,
+    AsksNextSlot,
     RejectOnInterruption,
     conversation_id,
     proof,
@@ -24,7 +25,9 @@ from actions.verify import OwnershipMixin
 CANCELLABLE = ("requested", "under_review", "approved", "pickup_scheduled")
 
 
-class ValidateCancelForm(RejectOnInterruption, PickReturnMixin, OwnershipMixin, FormValidationAction):
+class ValidateCancelForm(
+    AsksNextSlot, RejectOnInterruption, PickReturnMixin, OwnershipMixin, FormValidationAction
+):
     prefix = "cancel"
     nothing_response = "utter_nothing_to_cancel"
 

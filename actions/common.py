@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from rasa_sdk import Tracker
-from rasa_sdk.events import ActionExecutionRejected, EventType
+from rasa_sdk import Action, Tracker, utils
+from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -112,6 +114,103 @@ class RejectOnInterruption:
             return events
         kept = [e for e in events if e not in marker]
         return [*kept, ActionExecutionRejected(self.form_name())]  # type: ignore[attr-defined]
+
+
+# The slot a form validation action sets when it has already asked the form's next question
+# (bot/domain/forms.yml); Rasa then skips its own call for that question (bot/channels/speedups.py).
+ASKED_SLOT = "form_asked_slot"
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def _ask_actions() -> dict[str, type[Action]]:
+    """This action server's `action_ask_*` classes by name (the ones rasa-sdk registers)."""
+    found: dict[str, type[Action]] = {}
+    for cls in utils.all_subclasses(Action):
+        if not cls.__module__.startswith("actions.") or getattr(cls, "__abstractmethods__", None):
+            continue
+        try:
+            name = cls().name()
+        except Exception:  # a helper base class without a name
+            continue
+        if name.startswith("action_ask_"):
+            found[name] = cls
+    return found
+
+
+def ask_action(domain: DomainDict, form: str, slot: str) -> Action | None:
+    """The custom action Rasa would run to ask for `slot`, when it is one of ours.
+
+    Rasa's FormAction looks for, in this order, `action_ask_<form>_<slot>`,
+    `utter_ask_<form>_<slot>`, `action_ask_<slot>`, `utter_ask_<slot>` among the domain's actions
+    and responses and runs the first one it finds. None when that is a response (Rasa renders it
+    itself, no call to this server) or nothing.
+    """
+    known = set(domain.get("actions") or []) | set(domain.get("responses") or {})
+    for name in (
+        f"action_ask_{form}_{slot}",
+        f"utter_ask_{form}_{slot}",
+        f"action_ask_{slot}",
+        f"utter_ask_{slot}",
+    ):
+        if name in known:
+            cls = _ask_actions().get(name)
+            return cls() if cls is not None else None
+    return None
+
+
+def _slot_asked_next(events: list[EventType], tracker: Tracker, form: str) -> str | None:
+    """The slot Rasa's form will ask for after these validation events, when that is certain.
+
+    Only for a form that was already active before this message: on activation Rasa calls the
+    validation action twice. Not when the validation rejected the message or ended the form.
+    Rasa asks for the first `requested_slot` the validation set; the form ends if the last one
+    is empty, so both must name the same slot.
+    """
+    if (tracker.active_loop or {}).get("name") != form:
+        return None
+    requested = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "action_execution_rejected" or (kind == "active_loop" and not event.get("name")):
+            return None
+        if kind == "slot" and event.get("name") == "requested_slot":
+            requested.append(event.get("value"))
+    if not requested or not requested[0] or requested[0] != requested[-1]:
+        return None
+    return str(requested[0])
+
+
+class AsksNextSlot:
+    """Mix into a FormValidationAction (first): ask the form's next question in the same call.
+
+    After validating, Rasa's form calls this server again to run `action_ask_<slot>`: a second
+    round trip (the whole conversation serialised, sent, parsed) on every form turn. When the next
+    slot is certain (see `_slot_asked_next`), this runs that ask action right away, on the
+    validated slots, and adds `SlotSet(form_asked_slot, <slot>)`: Rasa's form then does not call
+    it again (bot/channels/speedups.py). The shopper sees the same messages in the same order.
+    If the ask action fails, its messages are dropped and Rasa asks as before.
+    """
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events: list[EventType] = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
+        form = self.form_name()  # type: ignore[attr-defined]
+        slot = _slot_asked_next(events, tracker, form)
+        action = ask_action(domain, form, slot) if slot else None
+        if slot is None or action is None:
+            return events
+        tracker.slots["requested_slot"] = slot
+        said = len(dispatcher.messages)
+        try:
+            asked = await utils.call_potential_coroutine(action.run(dispatcher, tracker, domain))
+        except Exception:
+            log.exception("asking for %s within the validation failed; Rasa will ask", slot)
+            del dispatcher.messages[said:]
+            return events
+        return [*events, *(asked or []), SlotSet(ASKED_SLOT, slot)]
 
 
 def conversation_id(tracker: Tracker) -> str:

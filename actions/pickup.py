@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions import backend
 from actions.common import (
     RESCHEDULE_SLOTS,
+    AsksNextSlot,
     RejectOnInterruption,
     as_text,
     button_payload,
@@ -185,7 +186,9 @@ def _movable(returns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-class ValidateRescheduleForm(RejectOnInterruption, PickReturnMixin, OwnershipMixin, FormValidationAction):
+class ValidateRescheduleForm(
+    AsksNextSlot, RejectOnInterruption, PickReturnMixin, OwnershipMixin, FormValidationAction
+):
     prefix = "reschedule"
     nothing_response = "utter_nothing_to_reschedule"
 

@@ -22,6 +22,7 @@ from actions.common import (
     RESOLUTION_LABELS,
     RETURN_SLOTS,
     VERIFY_SLOTS,
+    AsksNextSlot,
     RejectOnInterruption,
     bullet_list,
     button_payload,
@@ -149,7 +150,9 @@ def decision_reasons(decision: dict[str, Any]) -> list[str]:
 # --- the form ------------------------------------------------------------------------------
 
 
-class ValidateReturnForm(RejectOnInterruption, OwnershipMixin, PickupMixin, FormValidationAction):
+class ValidateReturnForm(
+    AsksNextSlot, RejectOnInterruption, OwnershipMixin, PickupMixin, FormValidationAction
+):
     def name(self) -> str:
         return "validate_return_form"
 

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import backend
 from actions.common import (
     STATUS_WORDS,
+    AsksNextSlot,
     RejectOnInterruption,
     conversation_id,
     day_label,
@@ -27,7 +28,7 @@ from actions.verify import OwnershipMixin
 TOPICS = {"order_status": "order", "return_status": "return", "refund_status": "refund"}
 
 
-class ValidateStatusForm(RejectOnInterruption, OwnershipMixin, FormValidationAction):
+class ValidateStatusForm(AsksNextSlot, RejectOnInterruption, OwnershipMixin, FormValidationAction):
     def name(self) -> str:
         return "validate_status_form"
 

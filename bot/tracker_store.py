@@ -54,7 +54,7 @@ _SESSION_START_PREFIX = 2
 @dataclass
 class _Saved:
     tracker: DialogueStateTracker
-    last_event_id: int
+    last_event_id: int | None
     length: int
 
 
@@ -101,9 +101,18 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
-        self._saved.pop(sender_id, None)
+        saved = self._saved.pop(sender_id, None)
         out = self._out.pop(sender_id, None)
         caching = self.cache_size > 0 and self.event_broker is None
+        if out is None and saved is not None and saved.tracker is tracker and len(tracker.events) >= saved.length:
+            out = saved  # saved here before within the same turn: it holds what it held then, and more
+        if caching and out is None and not tracker.events:
+            # A new conversation: Rasa's create_tracker saves it before it has any event. Nothing
+            # to write; the turn's save appends its events once the database still has none.
+            with self.engine.connect() as connection:
+                last_id = self._last_event_id(connection, sender_id)
+            _remember(self._out, sender_id, _Saved(tracker, last_id, 0), self.cache_size)
+            return
         last = None
         if caching and out is not None and out.tracker is tracker:
             # Handed out from the cache: the database holds its first `length` events, so only

@@ -114,6 +114,18 @@ def slot_sets(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
+def asked(slot: str, *ask_events: dict[str, Any]) -> list[dict[str, Any]]:
+    """How a validation of an active form ends when it has asked the next question itself
+    (actions/common.py, AsksNextSlot): the ask action's events, then the marker Rasa reads."""
+    return [*ask_events, {"event": "slot", "timestamp": None, "name": "form_asked_slot", "value": slot}]
+
+
+def catalogue_event() -> dict[str, Any]:
+    """What `action_ask_return_reason` keeps of the policy's reason catalogue."""
+    slim = [{"code": r["code"], "label": r["label"]} for r in REASONS]
+    return {"event": "slot", "timestamp": None, "name": "return_reason_catalogue", "value": slim}
+
+
 # --- a fake of the returns API ------------------------------------------------------------------
 
 ORDERS = {

@@ -1,6 +1,7 @@
 """Whole flows of the actions against the real API (`live_api`: the FastAPI app on a free port,
-a fresh seeded database). A small driver plays Rasa's part: it keeps the slots, hands each
-message's slot candidates to the form's validation action, and runs the ask actions."""
+a fresh seeded database). A small driver plays Rasa's part: it keeps the slots and hands each
+message's slot candidates to the form's validation action, which also asks the form's next
+question when that is one of our ask actions (actions/common.py, AsksNextSlot)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,8 @@ from rasa_sdk import Action, FormValidationAction
 
 from actions.cancel import ActionCancelReturn, ValidateCancelForm
 from actions.handoff import ActionHandoff
-from actions.photos import ActionAskReturnPhotos
-from actions.pickup import ActionAskPickupSlot
 from actions.policy_info import ActionAnswerPolicy
-from actions.returns import ActionAskReturnConfirmed, ActionFinishReturn, ValidateReturnForm
+from actions.returns import ActionFinishReturn, ValidateReturnForm
 from actions.status import ActionAnswerStatus, ValidateStatusForm
 from tests.actions.helpers import load_domain, make_tracker, responses, run_action, slot_sets
 from tests.conftest import SERVICE_TOKEN, demo_photo
@@ -82,7 +81,7 @@ def test_a_whole_return_is_written_once(api_url: str) -> None:
     chat = Conversation(ValidateReturnForm(), "return_form")
     assert chat.say({"verify_order_number": "#100231"}) == []
     assert chat.asking == "verify_proof"
-    assert chat.say({"verify_proof": "jane@example.com"}) == ["utter_verified"]
+    assert chat.say({"verify_proof": "jane@example.com"}) == ["utter_verified", "utter_ask_return_items"]
     assert chat.asking == "return_items"
     shoes = next(i for i in chat.slots["verify_order"]["items"] if i["name"] == "Running shoes")
     chat.say({"return_items": ["the running shoes"]})
@@ -90,18 +89,21 @@ def test_a_whole_return_is_written_once(api_url: str) -> None:
     assert chat.say({"return_reason": "they're too small"}) == [
         "utter_decision_approve",
         "utter_decision_reasons",
+        "utter_ask_return_resolution",
     ]
     assert chat.slots["return_decision"]["outcome"] == "approve"
     assert chat.asking == "return_resolution"
     chat.say({"return_resolution": "refund"})
     assert chat.asking == "pickup_slot"
-    [asked] = chat.run(ActionAskPickupSlot())
+    asked = chat.said[-1]
+    assert asked["response"] == "utter_ask_pickup_slot"
     first_slot = re.search(r'"choice": "([^"]+)"', asked["buttons"][0]["payload"]).group(1)  # type: ignore[union-attr]
     chat.say({"pickup_slot": first_slot})
     assert chat.asking == "pickup_address_confirmed"
     chat.say({"pickup_address_confirmed": True}, intent="affirm")
     assert chat.asking == "return_confirmed"
-    [summary] = chat.run(ActionAskReturnConfirmed())
+    summary = chat.said[-1]
+    assert summary["response"] == "utter_ask_return_confirmed"
     assert "Running shoes" in summary["summary"]
     chat.say({"return_confirmed": True}, intent="affirm")
     assert chat.asking is None
@@ -145,7 +147,7 @@ def test_damaged_vase_with_a_real_photo(api_url: str, no_model: None) -> None:
     chat.say({"verify_order_number": "100232", "return_reason": "damaged_on_arrival"}, intent="start_return")
     chat.say({"verify_proof": "94107"})
     assert chat.asking == "return_photos"
-    [asked] = chat.run(ActionAskReturnPhotos())
+    asked = chat.said[-1]
     assert asked["response"] == "utter_ask_return_photos_policy"
     photo_id = upload(api_url, demo_photo("damaged"))
     said = chat.say({"return_photos": [photo_id]}, intent="photo_uploaded")

@@ -21,6 +21,8 @@ from actions.returns import (
 from tests.actions.helpers import (
     REASONS,
     FakeApi,
+    asked,
+    catalogue_event,
     decision,
     make_tracker,
     proven,
@@ -50,8 +52,13 @@ def step(
 
 def test_items_by_typing_both(fake_api: FakeApi) -> None:
     events, dispatcher = step(proven("100231"), "return_items", ["both"], text="both")
-    assert events == [SlotSet("return_items", ["1", "2"]), SlotSet("requested_slot", "return_reason")]
-    assert dispatcher.messages == []
+    assert events == [
+        SlotSet("return_items", ["1", "2"]),
+        SlotSet("requested_slot", "return_reason"),
+        *asked("return_reason", catalogue_event()),
+    ]
+    assert responses(dispatcher) == ["utter_ask_return_reason"]  # the next question, same call
+    assert dispatcher.messages[0]["item"] == "Running shoes and Cotton t-shirt"
 
 
 def test_item_buttons_list_only_returnable_items(fake_api: FakeApi) -> None:
@@ -66,8 +73,12 @@ def test_item_buttons_list_only_returnable_items(fake_api: FakeApi) -> None:
 
 def test_unknown_item_is_asked_again(fake_api: FakeApi) -> None:
     events, dispatcher = step(proven("100231"), "return_items", ["the vase"], text="the vase")
-    assert events == [SlotSet("return_items", None), SlotSet("requested_slot", "return_items")]
-    assert responses(dispatcher) == ["utter_item_not_understood"]
+    assert events == [
+        SlotSet("return_items", None),
+        SlotSet("requested_slot", "return_items"),
+        *asked("return_items"),
+    ]
+    assert responses(dispatcher) == ["utter_item_not_understood", "utter_ask_return_items"]
 
 
 def test_item_named_before_proof_is_kept_as_a_hint(fake_api: FakeApi) -> None:
@@ -116,8 +127,13 @@ def test_free_text_reason_gets_a_decision_with_its_reasons(fake_api: FakeApi) ->
     assert new["return_reason_text"] == "they're too small"
     assert new["return_decision"]["outcome"] == "approve"
     assert new["requested_slot"] == "return_resolution"
-    assert responses(dispatcher) == ["utter_decision_approve", "utter_decision_reasons"]
+    assert responses(dispatcher) == [
+        "utter_decision_approve",
+        "utter_decision_reasons",
+        "utter_ask_return_resolution",
+    ]
     assert dispatcher.messages[1]["reasons"] == "• You're within the 30-day return window."
+    assert new["form_asked_slot"] == "return_resolution"
     quote = json.loads(fake_api.requests[-1].content)
     assert quote["items"] == [
         {
@@ -134,8 +150,12 @@ def test_free_text_reason_gets_a_decision_with_its_reasons(fake_api: FakeApi) ->
 
 def test_unclear_reason_is_asked_again(fake_api: FakeApi) -> None:
     events, dispatcher = step({**proven("100231"), "return_items": ["1"]}, "return_reason", "hmm", text="hmm")
-    assert events == [SlotSet("return_reason", None), SlotSet("requested_slot", "return_reason")]
-    assert responses(dispatcher) == ["utter_reason_not_understood"]
+    assert events == [
+        SlotSet("return_reason", None),
+        SlotSet("requested_slot", "return_reason"),
+        *asked("return_reason", catalogue_event()),
+    ]
+    assert responses(dispatcher) == ["utter_reason_not_understood", "utter_ask_return_reason"]
 
 
 def test_stop_instead_of_a_reason_rejects_the_form(fake_api: FakeApi) -> None:
@@ -146,8 +166,14 @@ def test_stop_instead_of_a_reason_rejects_the_form(fake_api: FakeApi) -> None:
 def test_api_down_while_quoting_asks_the_reason_again(fake_api: FakeApi) -> None:
     fake_api.down = True
     events, dispatcher = step({**proven("100231"), "return_items": ["1"]}, "return_reason", "doesnt_fit")
-    assert events == [SlotSet("return_reason", None), SlotSet("requested_slot", "return_reason")]
-    assert responses(dispatcher) == ["utter_backend_unavailable"]
+    # the question again, without the catalogue's buttons while the API is down
+    assert events == [
+        SlotSet("return_reason", None),
+        SlotSet("requested_slot", "return_reason"),
+        *asked("return_reason"),
+    ]
+    assert responses(dispatcher) == ["utter_backend_unavailable", "utter_ask_return_reason"]
+    assert "buttons" not in dispatcher.messages[1] or not dispatcher.messages[1]["buttons"]
 
 
 def test_nothing_returnable_is_explained_with_the_policy_words(fake_api: FakeApi) -> None:
@@ -177,7 +203,10 @@ def vase_waiting_for_photos(fake_api: FakeApi) -> dict[str, Any]:
     assert new["requested_slot"] == "return_photos"
     assert new["return_photos_needed"] == 1.0
     assert new["return_photo_items"] == ["3"]
-    assert dispatcher.messages == []  # the ask action says the policy's sentence
+    # the photo question, in the policy's words, comes from the ask action within the same call
+    assert responses(dispatcher) == ["utter_ask_return_photos_policy"]
+    assert dispatcher.messages[0]["policy_message"].startswith("Please send 1 photo of the ceramic vase")
+    assert new.pop("form_asked_slot") == "return_photos"
     new.pop("requested_slot")
     return {**slots, **new}
 
@@ -205,8 +234,9 @@ def test_dark_photo_gets_its_retake_sentence(fake_api: FakeApi, no_model: None) 
         SlotSet("return_photos", None),
         SlotSet("return_photos_accepted", []),
         SlotSet("requested_slot", "return_photos"),
+        *asked("return_photos"),
     ]
-    assert responses(dispatcher) == ["utter_photo_retake"]
+    assert responses(dispatcher) == ["utter_photo_retake", "utter_ask_return_photos_policy"]
     assert (
         dispatcher.messages[0]["retake_message"]
         == "That photo is too dark, please retake it in better light."
@@ -229,7 +259,11 @@ def test_good_photo_is_assessed_stored_and_decided(fake_api: FakeApi, no_model: 
     assert new["return_photos_accepted"] == ["ph_good"]
     assert new["return_decision"]["outcome"] == "approve"
     assert new["requested_slot"] == "return_resolution"
-    assert responses(dispatcher) == ["utter_decision_approve", "utter_decision_reasons"]
+    assert responses(dispatcher) == [
+        "utter_decision_approve",
+        "utter_decision_reasons",
+        "utter_ask_return_resolution",
+    ]
     stored = fake_api.assessments["ph_good"]
     assert stored["heatmap_png_b64"].startswith("iVBORw0KGgo")  # a PNG
     assert stored["model_version"] == "test-model"
@@ -290,8 +324,10 @@ def test_refund_chosen_then_pickup(fake_api: FakeApi) -> None:
     new = slot_sets(events)
     assert new["return_resolution"] == "refund"
     assert new["requested_slot"] == "pickup_slot"
-    assert json.loads(fake_api.requests[-1].content)["resolution"] == "refund"
-    assert dispatcher.messages == []
+    quotes = [r for r in fake_api.requests if r.url.path == "/api/v1/returns/quote"]
+    assert json.loads(quotes[-1].content)["resolution"] == "refund"
+    assert responses(dispatcher) == ["utter_ask_pickup_slot"]  # the slots, asked in the same call
+    assert new["pickup_slots_offered"] and new["form_asked_slot"] == "pickup_slot"
 
 
 def test_exchange_asks_for_the_replacement_size(fake_api: FakeApi) -> None:
@@ -302,7 +338,8 @@ def test_exchange_asks_for_the_replacement_size(fake_api: FakeApi) -> None:
     new = slot_sets(events)
     assert new["return_exchange_choices"] == {"1": "11"}
     assert new["requested_slot"] == "pickup_slot"
-    assert json.loads(fake_api.requests[-1].content)["items"][0]["exchange_variant_id"] == 11
+    quotes = [r for r in fake_api.requests if r.url.path == "/api/v1/returns/quote"]
+    assert json.loads(quotes[-1].content)["items"][0]["exchange_variant_id"] == 11
 
 
 def test_keep_item_skips_the_pickup(fake_api: FakeApi) -> None:
@@ -379,8 +416,12 @@ def test_yes_writes_the_return_once_even_when_retried(fake_api: FakeApi) -> None
 def test_api_down_at_submit_writes_nothing_and_asks_again(fake_api: FakeApi) -> None:
     fake_api.down = True
     events, dispatcher = step(ready_to_submit(), "return_confirmed", True, text="yes", intent="affirm")
-    assert events == [SlotSet("return_confirmed", None), SlotSet("requested_slot", "return_confirmed")]
-    assert responses(dispatcher) == ["utter_backend_unavailable"]
+    assert events == [
+        SlotSet("return_confirmed", None),
+        SlotSet("requested_slot", "return_confirmed"),
+        *asked("return_confirmed"),
+    ]
+    assert responses(dispatcher) == ["utter_backend_unavailable", "utter_ask_return_confirmed"]
     assert fake_api.returns == {}
 
 
@@ -390,7 +431,7 @@ def test_slot_taken_meanwhile_asks_for_another(fake_api: FakeApi) -> None:
     new = slot_sets(events)
     assert new["pickup_slot"] is None
     assert new["requested_slot"] == "pickup_slot"
-    assert responses(dispatcher) == ["utter_pickup_slot_taken"]
+    assert responses(dispatcher) == ["utter_pickup_slot_taken", "utter_ask_pickup_slot"]
 
 
 def test_no_at_the_summary_ends_without_writing(fake_api: FakeApi) -> None:
@@ -531,6 +572,7 @@ def test_exchange_request_preselects_exchange(fake_api: FakeApi) -> None:
         "utter_decision_approve",
         "utter_decision_reasons",
         "utter_resolution_set",
+        "utter_ask_return_exchange_variant",
     ]
 
 
@@ -582,7 +624,7 @@ def test_unreadable_photo_asks_again(fake_api: FakeApi, monkeypatch: Any) -> Non
     fake_api.photos["ph_pdf"] = b"%PDF-1.4"
     events, dispatcher = step(slots, "return_photos", ["ph_pdf"], intent="photo_uploaded")
     assert slot_sets(events)["requested_slot"] == "return_photos"
-    assert responses(dispatcher) == ["utter_photo_retake"]
+    assert responses(dispatcher) == ["utter_photo_retake", "utter_ask_return_photos_policy"]
     assert dispatcher.messages[0]["retake_message"] == photos.UNREADABLE
 
 

@@ -6,7 +6,7 @@ from rasa_sdk.events import ActionExecutionRejected, SlotSet
 
 from actions.returns import ValidateReturnForm
 from actions.status import ValidateStatusForm
-from tests.actions.helpers import ORDERS, FakeApi, make_tracker, responses, run_action, slot_sets
+from tests.actions.helpers import ORDERS, FakeApi, asked, make_tracker, responses, run_action, slot_sets
 
 JANE = ORDERS["100231"]["order"]
 
@@ -56,8 +56,9 @@ def test_right_proof_unlocks_the_order_and_asks_for_the_item(fake_api: FakeApi) 
         SlotSet("verify_order", JANE),
         SlotSet("verify_identity", {"order_number": "100231", "kind": "email", "value": "jane@example.com"}),
         SlotSet("requested_slot", "return_items"),
+        *asked("return_items"),
     ]
-    assert responses(dispatcher) == ["utter_verified"]
+    assert responses(dispatcher) == ["utter_verified", "utter_ask_return_items"]  # the item question
     assert dispatcher.messages[0]["order_number"] == "100231"
     request = fake_api.requests[0]
     assert request.url.path == "/api/v1/orders/lookup"
@@ -75,7 +76,8 @@ def test_a_single_item_order_skips_the_item_question(fake_api: FakeApi) -> None:
     slots = slot_sets(events)
     assert slots["return_items"] == ["3"]
     assert slots["requested_slot"] == "return_reason"
-    assert responses(dispatcher) == ["utter_verified", "utter_item_preselected"]
+    assert responses(dispatcher) == ["utter_verified", "utter_item_preselected", "utter_ask_return_reason"]
+    assert slots["form_asked_slot"] == "return_reason"
 
 
 def test_wrong_proof_counts_an_attempt_and_asks_both_again(fake_api: FakeApi) -> None:

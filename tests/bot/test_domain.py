@@ -112,7 +112,7 @@ def test_form_validators_exist(domain: dict) -> None:
 
 
 def test_slots_are_prefixed_by_feature(domain: dict) -> None:
-    prefixes = ("verify_", "return_", "pickup_", "reschedule_", "cancel_", "status_")
+    prefixes = ("verify_", "return_", "pickup_", "reschedule_", "cancel_", "status_", "form_")
     assert all(name.startswith(prefixes) for name in domain["slots"]), [
         n for n in domain["slots"] if not n.startswith(prefixes)
     ]

@@ -1,13 +1,20 @@
-"""bot/channels/speedups.py: Rasa validates action-server responses exactly as before, only
+"""bot/channels/speedups.py. Rasa validates action-server responses exactly as before, only
 without re-checking the schema on every call and checking each event against its own event
-schema. Judged against Rasa's own validation on every event type Rasa has, and on each of them
-broken field by field. Runs in the Rasa venv (Python 3.10)."""
+schema: judged against Rasa's own validation on every event type Rasa has, and on each of them
+broken field by field. A form question the validation action already asked is not asked again.
+Predictions inside a form equal the policy graph's at every step of the stories. Runs in the Rasa
+venv (Python 3.10)."""
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
-from tests.support import run_in_rasa_venv
+from tests.support import missing_prerequisite, run_in_rasa_venv
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = Path(os.environ.get("RASA_MODEL_PATH", ROOT / "models" / "rasa" / "returns-assistant.tar.gz"))
 
 SCRIPT = r"""
 import json, sys
@@ -28,7 +35,9 @@ if sys.argv[2:] == ["every-event"]:
                       parse_data={"intent_ranking": [{"name": "greet", "confidence": 0.9}]},
                       input_channel="rest", message_id="m1"),
         E.DefinePrevUserUtteredFeaturization(True),
-        E.BotUttered("hello", {"buttons": [{"title": "Yes", "payload": "/affirm"}]}, {"utter_action": "utter_x"}),
+        E.BotUttered(
+            "hello", {"buttons": [{"title": "Yes", "payload": "/affirm"}]}, {"utter_action": "utter_x"}
+        ),
         E.SlotSet("order_number", "100232"),
         E.SlotSet("return_items", ["3"]),
         E.SlotSet("verify_order", {"items": [{"id": 3}]}),
@@ -145,3 +154,131 @@ def test_the_sqlite_tracker_store_commits_without_waiting_for_the_disk(tmp_path)
     # WAL, and synchronous=NORMAL (1) instead of FULL (2); the conversation was written.
     assert done.stdout.split()[-2:] == ["wal", "1"]
     assert (tmp_path / "tracker.db-wal").exists() or db.stat().st_size > 0
+
+
+ASK_SCRIPT = r"""
+import asyncio, json
+import bot.channels.webchat  # applies the fixes
+from bot.channels import speedups
+from rasa.core.actions.forms import FormAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+domain = Domain.load("bot/domain")
+asked = []
+
+async def remote_ask(self, domain, nlg, output_channel, slot_name, tracker):
+    asked.append(slot_name)  # stands in for Rasa's call to action_ask_<slot> on the action server
+    return [BotUttered(f"question for {slot_name}")]
+
+speedups._rasa_ask_for_slot = remote_ask
+form = FormAction("return_form", None)
+tracker = DialogueStateTracker.from_events(
+    "s", [ActionExecuted("action_listen"), UserUttered("hi"), ActiveLoop("return_form")], slots=domain.slots
+)
+nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+
+async def run(events_so_far):
+    asked.clear()
+    events = await form.request_next_slot(tracker, domain, CollectingOutputChannel(), nlg, events_so_far)
+    return [list(asked), [e.as_dict()["event"] for e in events]]
+
+async def main():
+    out = {}
+    reason = SlotSet("requested_slot", "return_reason")
+    out["asked_in_validation"] = await run([reason, SlotSet("form_asked_slot", "return_reason")])
+    out["no_marker"] = await run([reason])
+    out["other_slot"] = await run([reason, SlotSet("form_asked_slot", "return_items")])
+    out["marker_cleared"] = await run([reason, SlotSet("form_asked_slot", None)])
+    done = SlotSet("requested_slot", None)
+    out["form_done"] = await run([done, SlotSet("form_asked_slot", "return_reason")])
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+
+
+def test_a_question_asked_by_the_validation_is_not_asked_again() -> None:
+    done = run_in_rasa_venv(ASK_SCRIPT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["asked_in_validation"] == [[], []]  # no second call, nothing added
+    assert out["no_marker"] == [["return_reason"], ["bot"]]  # Rasa's own path, unchanged
+    assert out["other_slot"] == [["return_reason"], ["bot"]]
+    assert out["marker_cleared"] == [["return_reason"], ["bot"]]
+    assert out["form_done"] == [[], ["slot"]]  # the form ends: requested_slot None, nothing asked
+
+
+LOOP_SCRIPT = r"""
+import asyncio, json, logging, sys
+logging.disable(logging.WARNING)
+from rasa.utils.log_utils import configure_structlog
+configure_structlog(logging.WARNING)
+import bot.channels.webchat  # applies the fixes
+from bot.channels import speedups
+from rasa.core.agent import load_agent
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.importers.importer import TrainingDataImporter
+
+def view(prediction):
+    events = [e.as_dict() for e in prediction.events]
+    for e in events:
+        e.pop("timestamp", None)
+    return [prediction.policy_name, prediction.max_confidence_index, prediction.max_confidence,
+            prediction.hide_rule_turn, prediction.is_no_user_prediction, events,
+            list(prediction.probabilities)]
+
+async def main():
+    agent = await load_agent(model_path=sys.argv[1])
+    processor = agent.processor
+    importer = TrainingDataImporter.load_from_dict(
+        domain_path="bot/domain", training_data_paths=["bot/data", "tests/bot/test_stories.yml"]
+    )
+    trackers = TrainingDataGenerator(
+        importer.get_stories(), agent.domain, use_story_concatenation=False, augmentation_factor=0
+    ).generate_story_trackers()
+    shortcut, graph_only, mismatches, kinds = 0, 0, [], set()
+    for story in trackers:
+        events = list(story.events)
+        for index, event in enumerate(events):
+            if index == 0 or not isinstance(event, ActionExecuted):
+                continue
+            def prefix():
+                return DialogueStateTracker.from_events(
+                    story.sender_id, events[:index], slots=agent.domain.slots
+                )
+            fast = speedups.loop_prediction(processor, prefix())
+            if fast is None:
+                graph_only += 1
+                continue
+            shortcut += 1
+            slow = speedups._rasa_predict_next(processor, prefix())
+            kinds.add(agent.domain.action_names_or_texts[fast.max_confidence_index])
+            if view(fast) != view(slow):
+                mismatches.append([story.sender_id, event.action_name, view(fast)[:5], view(slow)[:5]])
+    # through the processor: a form turn's predictions come from the shortcut, others from the graph
+    patched = type(processor)._predict_next_with_tracker is speedups.predict_next_with_tracker
+    print(json.dumps({"shortcut": shortcut, "graph_only": graph_only, "mismatches": mismatches[:5],
+                      "mismatch_count": len(mismatches), "kinds": sorted(kinds), "patched": patched}))
+
+asyncio.run(main())
+"""
+
+
+def test_predictions_inside_a_form_are_the_ones_the_policy_graph_makes() -> None:
+    if not MODEL.exists():
+        missing_prerequisite(f"no trained model at {MODEL}: run `make rasa-model`")
+    done = run_in_rasa_venv(LOOP_SCRIPT, str(MODEL), timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["patched"] is True
+    assert out["mismatch_count"] == 0, out["mismatches"]
+    # both the form after a message and action_listen after the form, many times; and the graph
+    # still decides everything else (interruptions, the first message, after the form ends)
+    assert out["shortcut"] > 150 and out["graph_only"] > 150
+    assert "action_listen" in out["kinds"] and {"return_form", "status_form"} <= set(out["kinds"])

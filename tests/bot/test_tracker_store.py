@@ -172,6 +172,40 @@ async def main():
     seen_by_b = await b.retrieve(sender)
     out["pooled"] = (len(connects), "pooled 4" in json.dumps(state(seen_by_b)))
 
+    # 13. a new conversation as Rasa's processor makes one: create_tracker saves it empty (nothing
+    # to write: one id query, no insert), then the turn's save appends its events; the rows are
+    # Rasa's, and the next turn is served from the cache. Saving the same object again within a
+    # turn appends only what it gained.
+    statements = []
+    event.listen(other_db.engine, "before_cursor_execute", lambda c, cur, sql, *rest: statements.append(sql))
+    assert await other_db.retrieve("new-shopper") is None  # what get_or_create_tracker does first
+    statements.clear()
+    new = await other_db.create_tracker("new-shopper", append_action_listen=False)
+    empty_save = list(statements)
+    start_session(new)
+    turn(new, "hi")
+    await other_db.save(new)
+    turn(new, "more")
+    await other_db.save(new)
+    reference = await plain.get_or_create_tracker("new-shopper", append_action_listen=False)
+    for event_ in new.events:
+        reference.update(event_)
+    await plain.save(reference)
+    def rows_of(store, who):
+        with store.engine.connect() as c:
+            columns = "sender_id, type_name, timestamp, intent_name, action_name, data"
+            query = f"select {columns} from events where sender_id = '{who}' order by id"
+            return [list(r) for r in c.exec_driver_sql(query)]
+    hits = other_db.hits
+    next_turn = await other_db.retrieve("new-shopper")
+    out["new_conversation"] = (
+        len(empty_save),
+        any("INSERT" in q.upper() for q in empty_save),
+        rows_of(other_db, "new-shopper") == rows_of(plain, "new-shopper"),
+        len(rows_of(other_db, "new-shopper")),
+        next_turn is new and other_db.hits == hits + 1,
+    )
+
 asyncio.run(main())
 print(json.dumps(out))
 """
@@ -205,3 +239,7 @@ def test_cached_store_returns_what_rasa_would_rebuild(tmp_path) -> None:
     assert out["rows"] == [True, True, 10]
     assert out["append_refused"] is True
     assert out["pooled"] == [1, True]
+    # the empty save: a single query (the last event id), no insert; then 9 events (session start
+    # and two turns), written as
+    # Rasa writes them; the next turn comes from the cache
+    assert out["new_conversation"] == [1, False, True, 9, True]
