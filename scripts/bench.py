@@ -451,6 +451,12 @@ async def _say(client: Any, rasa: str, sender: str, message: str) -> tuple[float
     return elapsed, list(resp.json())
 
 
+async def pause(think_s: float) -> None:
+    """A shopper reading the answer and typing: `think_s` on average (0.5x to 1.5x), not timed."""
+    if think_s > 0:
+        await asyncio.sleep(random.uniform(0.5, 1.5) * think_s)
+
+
 async def our_shopper(
     client: Any,
     rasa: str,
@@ -460,6 +466,7 @@ async def our_shopper(
     deadline: float,
     photos: list[bytes],
     out: Samples,
+    think_s: float = 0.0,
 ) -> None:
     """Conversations until `turns` messages are sent: greet, start a return, answer, photo, next."""
     sent, conversation = 0, 0
@@ -474,6 +481,7 @@ async def our_shopper(
                 return
             if queue:
                 message = queue.pop(0)
+                await pause(think_s)
                 elapsed, replies = await _say(client, rasa, sender, message)
                 out.text.append(elapsed)
                 sent += 1
@@ -488,6 +496,7 @@ async def our_shopper(
                 and not photo_done
             ):
                 photo = photos[(index + conversation) % len(photos)]
+                await pause(think_s)
                 started = time.perf_counter()
                 resp = await client.post(
                     f"{api}/api/v1/uploads",
@@ -526,7 +535,7 @@ async def our_shopper(
 
 
 async def stock_shopper(
-    client: Any, rasa: str, index: int, turns: int, deadline: float, out: Samples
+    client: Any, rasa: str, index: int, turns: int, deadline: float, out: Samples, think_s: float = 0.0
 ) -> None:
     conversation = 0
     sent = 0
@@ -537,6 +546,7 @@ async def stock_shopper(
         for message in STOCK_MESSAGES:
             if sent >= turns or time.monotonic() > deadline:
                 return
+            await pause(think_s)
             elapsed, _ = await _say(client, rasa, sender, message)
             out.text.append(elapsed)
             sent += 1
@@ -551,6 +561,7 @@ async def drive(
     rasa: str,
     api: str = "",
     photos: list[bytes] | None = None,
+    think_s: float = 0.0,
 ) -> Samples:
     import httpx
 
@@ -568,11 +579,14 @@ async def drive(
 
         if kind == "ours":
             tasks = [
-                guarded(our_shopper(client, rasa, api, i, turns, deadline, photos or [], out))
+                guarded(our_shopper(client, rasa, api, i, turns, deadline, photos or [], out, think_s))
                 for i in range(shoppers)
             ]
         else:
-            tasks = [guarded(stock_shopper(client, rasa, i, turns, deadline, out)) for i in range(shoppers)]
+            tasks = [
+                guarded(stock_shopper(client, rasa, i, turns, deadline, out, think_s))
+                for i in range(shoppers)
+            ]
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=budget_s + 120)
         out.wall_s = time.monotonic() - started
     return out
@@ -585,9 +599,15 @@ def bench_latency(
     start_timeout: float,
     level_budget: float,
     min_turns: int = 0,
+    think_s: float = 0.0,
 ) -> dict[str, Any]:
     procs = Procs()
-    result: dict[str, Any] = {"turns_per_shopper": turns, "min_turns_per_level": min_turns, "levels": []}
+    result: dict[str, Any] = {
+        "turns_per_shopper": turns,
+        "min_turns_per_level": min_turns,
+        "think_s": think_s,
+        "levels": [],
+    }
     try:
         stock_folder, init_proc = start_stock_training(work)
         procs.others.append(init_proc)
@@ -623,6 +643,7 @@ def bench_latency(
                         rasa=rasa if kind == "ours" else stock,
                         api=api,
                         photos=photos,
+                        think_s=think_s,
                     )
                 )
                 result["levels"].append({"bot": kind, "shoppers": shoppers, **summarise(samples)})
@@ -719,6 +740,13 @@ def latency_markdown(res: dict[str, Any]) -> list[str]:
         "no action server. Ours: api + actions + rasa from `scripts/run.py`, SQLite tracker store "
         "and backend in a temporary VAR_DIR.",
     ]
+    if res.get("think_s"):
+        lines += [
+            "",
+            f"Each simulated shopper waited {res['think_s']:g} s on average (0.5x to 1.5x) before each "
+            "message, as a person reading and typing does (`--think`); without it the shoppers send "
+            "their next message the moment an answer arrives.",
+        ]
     return lines
 
 
@@ -864,6 +892,13 @@ def main(argv: list[str] | None = None) -> int:
         help="messages per bot and level at least, whatever the number of shoppers (the p95 of one "
         "shopper needs enough turns)",
     )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds each simulated shopper waits on average before a message (not timed; default 0: "
+        "back to back, the machine saturated)",
+    )
     parser.add_argument("--photos", type=int, default=30, help="photos timed by vision.bench")
     parser.add_argument(
         "--level-budget",
@@ -918,7 +953,13 @@ def main(argv: list[str] | None = None) -> int:
             started, t0 = datetime.now(UTC), time.monotonic()
             try:
                 results["latency"] = bench_latency(
-                    levels, args.turns, work, args.start_timeout, args.level_budget, args.min_turns
+                    levels,
+                    args.turns,
+                    work,
+                    args.start_timeout,
+                    args.level_budget,
+                    args.min_turns,
+                    args.think,
                 )
                 blocks["latency"] = header(
                     "Turn latency", command, started, time.monotonic() - t0, args.note
