@@ -142,8 +142,9 @@ class Topology:
         rasa_args = [
             "run",
             "--enable-api",
-            "--auth-token",
-            rasa_token,
+            # one argument: a generated token may start with "-", which argparse would take for
+            # an option and refuse ("--auth-token: expected one argument")
+            f"--auth-token={rasa_token}",
             "--interface",
             "127.0.0.1",
             "--model",

@@ -4,7 +4,8 @@
 # shop pages on other origins that embed the widget (docs/widget.md). Extra arguments are passed on.
 set -eu
 : "${RASA_TOKEN:?RASA_TOKEN must be set: the token of Rasa's HTTP API}"
-set -- rasa run --enable-api --auth-token "$RASA_TOKEN" --port 5005 \
+# --auth-token=...: one argument, so a token that starts with "-" is not taken for an option.
+set -- rasa run --enable-api "--auth-token=$RASA_TOKEN" --port 5005 \
     --model models/rasa/returns-assistant.tar.gz \
     --endpoints bot/endpoints.yml --credentials bot/credentials.yml "$@"
 if [ -n "${CORS_ORIGINS:-}" ]; then

@@ -7,6 +7,7 @@ The validators are dev dependencies (pyproject.toml); a missing one fails these 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -52,6 +53,7 @@ from tests.deploy.manifests import (
     settings_env_names,
     tool,
 )
+from tests.support import run_in_rasa_venv
 
 # The oldest Kubernetes minor still in common managed support, and the newest the validator knows.
 K8S_VERSIONS = ("1.30", "latest")
@@ -784,7 +786,7 @@ def test_rasa_entrypoint(tmp_path: Path) -> None:
     )
     assert ok.returncode == 0, ok.stderr
     args = ok.stdout.splitlines()
-    assert args[:6] == ["run", "--enable-api", "--auth-token", "t0ken", "--port", "5005"]
+    assert args[:5] == ["run", "--enable-api", "--auth-token=t0ken", "--port", "5005"]
     for pair in (
         ["--model", "models/rasa/returns-assistant.tar.gz"],
         ["--endpoints", "bot/endpoints.yml"],
@@ -794,6 +796,33 @@ def test_rasa_entrypoint(tmp_path: Path) -> None:
         assert args[index : index + 2] == pair
     assert "--debug" in args
     assert args[args.index("--cors") :] == ["--cors", "https://a.example", "https://b.example"]
+    # a token may start with "-" (token_urlsafe does 1 time in 64): Rasa's own parser must read it
+    dashed = run(["sh", str(RASA_ENTRYPOINT)], env={**env, "RASA_TOKEN": "-Xy_dash"})
+    assert rasa_reads_token(dashed.stdout.splitlines()) == "-Xy_dash"
+
+
+RASA_PARSE = r"""
+import json, sys
+from rasa.__main__ import create_argument_parser
+print(json.dumps(create_argument_parser().parse_args(sys.argv[1:]).auth_token))
+"""
+
+
+def rasa_reads_token(argv: list[str]) -> str | None:
+    """The --auth-token value Rasa's CLI parser gets from this argv (after `rasa`)."""
+    done = run_in_rasa_venv(RASA_PARSE, *argv)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_prod_local_rasa_takes_a_token_that_starts_with_a_dash(tmp_path: Path) -> None:
+    from scripts.prod_local import Topology
+
+    services = Topology(var=tmp_path / "var").services("-Xy_dash")
+    rasa = [s for s in services if s.name.startswith("rasa")]
+    assert len(rasa) == 2
+    for service in rasa:
+        assert rasa_reads_token(service.argv[1:]) == "-Xy_dash"
 
 
 def test_readme_lists_every_file() -> None:
