@@ -200,7 +200,7 @@ class AsksNextSlot:
         form = self.form_name()  # type: ignore[attr-defined]
         slot = _slot_asked_next(events, tracker, form)
         action = ask_action(domain, form, slot) if slot else None
-        if slot is None or action is None:
+        if action is None:
             return events
         tracker.slots["requested_slot"] = slot
         said = len(dispatcher.messages)

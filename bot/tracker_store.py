@@ -104,8 +104,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         saved = self._saved.pop(sender_id, None)
         out = self._out.pop(sender_id, None)
         caching = self.cache_size > 0 and self.event_broker is None
-        if out is None and saved is not None and saved.tracker is tracker and len(tracker.events) >= saved.length:
-            out = saved  # saved here before within the same turn: it holds what it held then, and more
+        if out is None and saved is not None and saved.tracker is tracker:
+            # Saved here before within the same turn: it holds what it held then, and more.
+            out = saved if len(tracker.events) >= saved.length else None
         if caching and out is None and not tracker.events:
             # A new conversation: Rasa's create_tracker saves it before it has any event. Nothing
             # to write; the turn's save appends its events once the database still has none.

@@ -17,7 +17,10 @@ from typing import Any
 import httpx
 import yaml
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import ASKED_SLOT
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_DIR = ROOT / "bot" / "domain"
@@ -117,7 +120,7 @@ def slot_sets(events: list[dict[str, Any]]) -> dict[str, Any]:
 def asked(slot: str, *ask_events: dict[str, Any]) -> list[dict[str, Any]]:
     """How a validation of an active form ends when it has asked the next question itself
     (actions/common.py, AsksNextSlot): the ask action's events, then the marker Rasa reads."""
-    return [*ask_events, {"event": "slot", "timestamp": None, "name": "form_asked_slot", "value": slot}]
+    return [*ask_events, SlotSet(ASKED_SLOT, slot)]
 
 
 def catalogue_event() -> dict[str, Any]:

@@ -118,6 +118,17 @@ def test_slots_are_prefixed_by_feature(domain: dict) -> None:
     ]
 
 
+def test_the_asked_slot_marker_is_one_name_on_both_sides(domain: dict) -> None:
+    # actions/common.py sets it, bot/channels/speedups.py (the Rasa venv) reads it: a rename on
+    # one side only would silently bring back the second ask call, or drop the event
+    from actions.common import ASKED_SLOT
+
+    speedups = (ROOT / "bot" / "channels" / "speedups.py").read_text()
+    assert re.search(rf'^ASKED_SLOT = "{ASKED_SLOT}"', speedups, re.M)
+    slot = domain["slots"][ASKED_SLOT]
+    assert slot["influence_conversation"] is False and slot["mappings"] == [{"type": "custom"}]
+
+
 def test_buttons_use_declared_intents_and_entities(domain: dict) -> None:
     for name, variants in domain["responses"].items():
         for variant in variants:
