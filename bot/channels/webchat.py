@@ -23,9 +23,10 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from sanic import Blueprint
 
-from bot.channels import speedups
+from bot.channels import speedups, turn_gate
 
 speedups.apply()
+turn_gate.apply()
 
 
 class SocketIOInput(RasaSocketIOInput):
