@@ -118,12 +118,12 @@ def limit_from_env(environ: dict[str, str] | None = None) -> int:
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TurnGate] = weakref.WeakKeyDictionary()
 
 
-def gate_for_loop() -> TurnGate:
+def gate_for_loop(limit: int) -> TurnGate:
     """The running event loop's gate (Rasa runs one loop; tests start several)."""
     loop = asyncio.get_running_loop()
     gate = _gates.get(loop)
     if gate is None:
-        gate = _gates[loop] = TurnGate(limit_from_env())
+        gate = _gates[loop] = TurnGate(limit)
     return gate
 
 
@@ -140,7 +140,8 @@ def apply() -> None:
 
     @functools.wraps(rasa_handle_message)
     async def handle_message(self: Any, message: Any) -> Any:
-        return await gate_for_loop().run(allowance(message.text), lambda: rasa_handle_message(self, message))
+        gate = gate_for_loop(limit)
+        return await gate.run(allowance(message.text), lambda: rasa_handle_message(self, message))
 
     handle_message.turn_gate = True  # type: ignore[attr-defined]
     MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]
