@@ -75,7 +75,8 @@ class DamageAssessor:
         started = time.perf_counter()
         photo = load_photo(source)
         with torch.inference_mode():
-            logits = self.model(pixel_values=self.preprocess(photo.image)[None]).logits
+            views = self.preprocess.views(photo.image)
+            logits = self.model(pixel_values=views).logits.mean(dim=0, keepdim=True)
         calibration = self.calibration
         heads = probabilities(logits, self.slices, calibration.temperature, calibration.verdict_bias)
         damage = float(damage_score(heads.verdict)[0])

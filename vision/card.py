@@ -33,15 +33,15 @@ item. Used by the returns assistant's action server through `vision.assess.get_a
 the return policy (`policy/`) decides, the model only informs.
 
 - Architecture: `transformers` {_arch(config)} built from a config and trained from scratch
-  (no pretrained weights), input {config.image_size}x{config.image_size} RGB, whole photo
-  resized (no centre crop). One classification head holds three softmax groups
-  (`verdict:*`, `severity:*`, `damage_type:*`; see `config.json` `id2label`).
+  (no pretrained weights), input {config.image_size}x{config.image_size} RGB. One classification
+  head holds three softmax groups (`verdict:*`, `severity:*`, `damage_type:*`; see
+  `config.json` `id2label`).
+- Views: {_views(config)}
 - Files: `config.json`, `model.safetensors`, `preprocessor_config.json` (BitImageProcessor),
   `calibration.json` (temperature {calibration.temperature}), `metrics.json`,
   `training_config.json`.
-- `damage_probability` = P(damaged) / (P(damaged) + P(intact)) after calibration (verdict
-  bias {list(calibration.verdict_bias)} undoing the damaged oversampling, then temperature
-  {calibration.temperature}); operating point {calibration.damage_threshold}.
+- `damage_probability` = P(damaged) / (P(damaged) + P(intact)) after calibration
+  ({_calibration(calibration)}); operating point {calibration.damage_threshold}.
 
 ## Training data
 
@@ -100,6 +100,26 @@ plain backdrops swapped for clutter and scene photos shrunk onto white:
   few points of sampling error.
 - Merchant review verdicts are meant to grow the data: `python -m vision.train --extra-data DIR`.
 """
+
+
+def _views(config: Any) -> str:
+    crops = getattr(config, "corner_crops", 0)
+    if not crops:
+        return "the whole photo resized (no centre crop)."
+    return (
+        f"the whole photo resized (no centre crop) and its four corner crops of {crops:.0%} of its\n"
+        "  width and height, the logits averaged over the five (`damage_corner_crops` in\n"
+        "  `preprocessor_config.json`): every part of the photo is also seen at a higher resolution."
+    )
+
+
+def _calibration(calibration: Any) -> str:
+    if any(calibration.verdict_bias):
+        return (
+            f"verdict bias {list(calibration.verdict_bias)} undoing the damaged oversampling, then\n"
+            f"  temperature {calibration.temperature}"
+        )
+    return f"temperature {calibration.temperature}; no prior correction"
 
 
 def _arch(config: Any) -> str:

@@ -47,11 +47,13 @@ def collect_logits(
     batch_size: int = 32,
     progress: bool = False,
 ) -> torch.Tensor:
+    """One row of logits per photo, averaged over the photo's views (``Preprocess.views``)."""
     model.eval()
     chunks = []
     for start in tqdm(range(0, len(images), batch_size), desc="scoring", disable=not progress):
-        pixels = torch.stack([spec(image) for image in images[start : start + batch_size]])
-        chunks.append(model(pixel_values=pixels).logits.float())
+        views = torch.stack([spec.views(image) for image in images[start : start + batch_size]])
+        logits = model(pixel_values=views.flatten(0, 1)).logits.float()
+        chunks.append(logits.unflatten(0, views.shape[:2]).mean(dim=1))
     return torch.cat(chunks) if chunks else torch.empty(0, len(id2label()))
 
 

@@ -58,6 +58,13 @@ class TrainConfig:
         metadata=_help("initialise from a Hugging Face checkpoint (local path or hub id; needs a network)"),
     )
     image_size: int = field(default=160, metadata=_help("square input side in pixels"))
+    corner_crops: float = field(
+        default=0.0,
+        metadata=_help(
+            "also score each photo on its four corner crops of this side, e.g. 0.7 (more accurate, "
+            "about 25 ms more per photo; docs/model.md); 0: the whole photo only"
+        ),
+    )
     epochs: int = field(default=120, metadata=_help("passes over the training photos"))
     batch_size: int = field(default=32, metadata=_help("photos per step"))
     lr: float = field(default=2e-3, metadata=_help("peak AdamW learning rate"))
@@ -113,7 +120,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
         train_examples += read_folder(folder)
 
     model = from_checkpoint(config.init_from) if config.init_from else build_model(config.preset)
-    spec = Preprocess(size=config.image_size)
+    spec = Preprocess(size=config.image_size, corner_crops=config.corner_crops or None)
     augment = Augment(spec) if config.backdrop_guard else Augment(spec, backdrop_swap=0.0, shrink=0.0)
     train_set = PhotoDataset(train_examples, augment, seed=config.seed, progress=progress)
     val_set = PhotoDataset(val_examples, spec, progress=progress)
@@ -136,7 +143,10 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
             "label_counts": _counts(train_examples, val_examples),
         },
     }
-    _save(final, spec, calibration, metrics, config)
+    Path(config.out).mkdir(parents=True, exist_ok=True)
+    final.config.model_version = f"damage-{config.preset}-{date.today():%Y.%m.%d}"
+    final.save_pretrained(config.out)
+    save_companions(final.config.model_version, spec, calibration, metrics, config)
     return metrics
 
 
@@ -234,17 +244,15 @@ def _counts(*splits: list) -> dict[str, dict[str, int]]:
     }
 
 
-def _save(
-    model: PreTrainedModel,
+def save_companions(
+    model_version: str,
     spec: Preprocess,
     calibration: Calibration,
     metrics: dict[str, Any],
     config: TrainConfig,
 ) -> None:
+    """Everything beside the weights: preprocessing, calibration, metrics, settings, model card."""
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model.config.model_version = f"damage-{config.preset}-{date.today():%Y.%m.%d}"
-    model.save_pretrained(out)
     spec.save(out)
     calibration.save(out)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -252,8 +260,20 @@ def _save(
     settings["extra_data"] = [str(p) for p in config.extra_data]
     # Relative to the repository, so evaluate can recognise the folder on another checkout.
     settings["data"] = os.path.relpath(Path(config.data).resolve(), REPO_ROOT)
+    settings["out"] = os.path.relpath(out.resolve(), REPO_ROOT)
     (out / "training_config.json").write_text(json.dumps(settings, indent=2) + "\n")
-    (out / "README.md").write_text(card.render(model.config.model_version, metrics, calibration, config))
+    (out / "README.md").write_text(card.render(model_version, metrics, calibration, config))
+
+
+def load_config(model_dir: Path) -> TrainConfig:
+    """The settings a saved model was trained with (training_config.json)."""
+    settings = json.loads((model_dir / "training_config.json").read_text())
+    known = {spec.name for spec in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in settings.items() if k in known}
+    values["data"] = REPO_ROOT / values["data"]
+    values["out"] = model_dir
+    values["extra_data"] = tuple(Path(p) for p in values.get("extra_data", ()))
+    return TrainConfig(**values)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,10 @@
 
 Inference: :class:`Preprocess` resizes the whole photo to a square (no centre crop, so damage
 at the edge of a shopper's photo is not cut away) and normalises; it round-trips through a
-standard ``preprocessor_config.json``.
+standard ``preprocessor_config.json``. :meth:`Preprocess.views` adds four overlapping corner
+crops of the photo (each ``corner_crops`` of its width and height), so a model that sees the
+photo at 160 px also looks at every part of it at a higher resolution; the model's logits are
+averaged over the views.
 
 Training: :class:`Augment` adds the usual crops, flips and colour changes, and breaks the
 shortcut this data invites (studio white background = intact): photos on a plain backdrop
@@ -24,6 +27,7 @@ from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PREPROCESSOR_FILE = "preprocessor_config.json"
+CORNER_CROPS_KEY = "damage_corner_crops"  # ours, beside the standard keys; transformers ignores it
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,23 @@ class Preprocess:
     size: int = 160
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    corner_crops: float | None = None  # side of the four corner views, as a share; None: whole photo only
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
         return to_tensor(image.resize((self.size, self.size), Image.Resampling.BICUBIC), self)
+
+    def views(self, image: Image.Image) -> torch.Tensor:
+        """(V, 3, size, size): the whole photo, then its four corner crops when configured."""
+        views = [self(image)]
+        if self.corner_crops:
+            # Resize once to the square the crops are cut from: cheaper than resizing each crop.
+            big = round(self.size / self.corner_crops)
+            square = image.resize((big, big), Image.Resampling.BICUBIC)
+            far = big - self.size
+            for left in (0, far):
+                for top in (0, far):
+                    views.append(to_tensor(square.crop((left, top, left + self.size, top + self.size)), self))
+        return torch.stack(views)
 
     def save(self, directory: Path) -> None:
         """Write a ``BitImageProcessor`` config, readable by ``AutoImageProcessor``."""
@@ -49,6 +67,7 @@ class Preprocess:
             "image_mean": list(self.mean),
             "image_std": list(self.std),
             "do_convert_rgb": True,
+            CORNER_CROPS_KEY: self.corner_crops,
         }
         (directory / PREPROCESSOR_FILE).write_text(json.dumps(config, indent=2) + "\n")
 
@@ -57,7 +76,9 @@ class Preprocess:
         config = json.loads((directory / PREPROCESSOR_FILE).read_text())
         size = config["size"]
         side = size.get("height") or size.get("shortest_edge")
-        return cls(int(side), tuple(config["image_mean"]), tuple(config["image_std"]))
+        return cls(
+            int(side), tuple(config["image_mean"]), tuple(config["image_std"]), config.get(CORNER_CROPS_KEY)
+        )
 
 
 def to_tensor(image: Image.Image, spec: Preprocess) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from vision.calibrate import Calibration
 from vision.model import build_model
+from vision.train import TrainConfig
 from vision.transforms import Preprocess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +65,20 @@ def labelled_folder(tmp_path: Path) -> Path:
     rows += [("intact", "none", "", f"i{i}") for i in range(6)]
     rows += [("unusable", "", "", "u0"), ("unusable", "", "", "u0"), ("unusable", "", "", "")]
     return save_labelled_folder(tmp_path / "data", rows)
+
+
+def micro_training(data: Path, out: Path, **overrides: Any) -> TrainConfig:
+    """A training run of a few steps of the micro model, on one thread."""
+    settings: dict[str, Any] = {
+        "preset": "resnet-micro",
+        "image_size": 32,
+        "batch_size": 4,
+        "max_steps": 3,
+        "workers": 0,
+        "threads": 1,
+        "val_fraction": 0.4,
+    }
+    return TrainConfig(data=data, out=out, **{**settings, **overrides})
 
 
 def save_micro_model(directory: Path, seed: int = 0) -> Path:

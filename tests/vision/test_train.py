@@ -8,27 +8,15 @@ from pathlib import Path
 import pytest
 from transformers import AutoModelForImageClassification
 
-from tests.vision.conftest import save_labelled_folder
+from tests.vision.conftest import micro_training, save_labelled_folder
 from vision.assess import DamageAssessor
-from vision.train import TrainConfig, main, parse_args, train
+from vision.train import main, parse_args, train
 
 
 def test_tiny_training_run_saves_a_servable_model(labelled_folder: Path, tmp_path: Path) -> None:
     extra = save_labelled_folder(tmp_path / "reviews", [("damaged", "minor", "torn", "review-1")])
     out = tmp_path / "model"
-    config = TrainConfig(
-        data=labelled_folder,
-        extra_data=(extra,),
-        out=out,
-        preset="resnet-micro",
-        image_size=32,
-        batch_size=4,
-        max_steps=3,
-        workers=0,
-        threads=1,
-        val_fraction=0.4,
-        eval_every=1,
-    )
+    config = micro_training(labelled_folder, out, extra_data=(extra,), eval_every=1)
     metrics = train(config, progress=False)
 
     saved = {p.name for p in out.iterdir()}

@@ -72,3 +72,48 @@ def test_the_shortcut_test_copy_moves_studio_photos_off_white_and_scenes_onto_wh
     assert altered_studio.getpixel((2, 2)) != (255, 255, 255)
     corners = [altered_scene.getpixel(xy) for xy in ((0, 0), (319, 0), (0, 239), (319, 239))]
     assert (255, 255, 255) in corners
+
+
+def _quadrants(size: tuple[int, int] = (200, 100)) -> Image.Image:
+    """Red, green, blue and white quarters (top left, top right, bottom left, bottom right)."""
+    width, height = size
+    image = Image.new("RGB", size)
+    colours = {(0, 0): (255, 0, 0), (1, 0): (0, 255, 0), (0, 1): (0, 0, 255), (1, 1): (255, 255, 255)}
+    for (column, row), colour in colours.items():
+        left, top = column * width // 2, row * height // 2
+        image.paste(colour, (left, top, left + width // 2, top + height // 2))
+    return image
+
+
+def test_views_are_the_whole_photo_alone_unless_corner_crops_are_set() -> None:
+    photo = _quadrants()
+    whole = Preprocess(size=32)
+    assert whole.views(photo).shape == (1, 3, 32, 32)
+    assert torch.equal(whole.views(photo)[0], whole(photo))
+
+
+def test_corner_views_are_the_four_corners_at_a_higher_resolution() -> None:
+    spec = Preprocess(size=40, corner_crops=0.5)
+    photo = _quadrants((400, 200))
+    views = spec.views(photo)
+    assert views.shape == (5, 3, 40, 40) and torch.equal(views[0], spec(photo))
+    std = torch.tensor(spec.std)[:, None, None]
+    mean = torch.tensor(spec.mean)[:, None, None]
+    colours = [((view * std + mean) * 255).round() for view in views[1:]]
+    red, green, blue, white = [255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]
+    # with crops of half the side each corner view is one quarter of the photo, filling it
+    expected = [red, blue, green, white]  # top left, bottom left, top right, bottom right
+    for view, colour in zip(colours, expected, strict=True):
+        centre = view[:, 5:35, 5:35].flatten(1)
+        assert torch.all((centre - torch.tensor(colour, dtype=torch.float32)[:, None]).abs() <= 2)
+
+
+def test_corner_crops_round_trip_and_transformers_still_reads_the_config(tmp_path: Path) -> None:
+    from transformers import AutoImageProcessor
+
+    spec = Preprocess(size=48, corner_crops=0.7)
+    spec.save(tmp_path)
+    assert Preprocess.load(tmp_path) == spec
+    processor = AutoImageProcessor.from_pretrained(tmp_path)
+    photo = product_photo((120, 90))
+    assert torch.allclose(spec(photo), processor(photo, return_tensors="pt")["pixel_values"][0], atol=1e-4)
