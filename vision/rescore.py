@@ -5,9 +5,9 @@
 Sets how many views of each photo the model looks at (the whole photo, plus its four corner
 crops of the given side when it is above 0), refits the calibration's temperature on the
 model's held-out split for those views (averaged logits are scaled differently; the model's
-verdict bias is kept), and rewrites the model
-folder's preprocessor_config.json, calibration.json, metrics.json, training_config.json and
-model card. The weights are not touched.
+verdict bias is kept), and rewrites the model folder's preprocessor_config.json,
+calibration.json, metrics.json, training_config.json and model card. The weights are not
+touched.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ class TrainConfig:
         default=0.0,
         metadata=_help(
             "also score each photo on its four corner crops of this side, e.g. 0.7 (more accurate, "
-            "about 25 ms more per photo; docs/model.md); 0: the whole photo only"
+            "about 18 ms more per photo; docs/model.md); 0: the whole photo only"
         ),
     )
     epochs: int = field(default=120, metadata=_help("passes over the training photos"))
