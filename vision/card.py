@@ -103,7 +103,7 @@ plain backdrops swapped for clutter and scene photos shrunk onto white:
 
 
 def _views(config: Any) -> str:
-    crops = getattr(config, "corner_crops", 0)
+    crops = config.corner_crops
     if not crops:
         return "the whole photo resized (no centre crop)."
     return (

@@ -20,13 +20,11 @@ from typing import Any
 
 import torch
 
-from vision.calibrate import Calibration, calibrate
+from vision.calibrate import Calibration
 from vision.data import PhotoDataset, read_folder, split_by_group
-from vision.evaluate import collect_logits, held_out_report
-from vision.heads import group_slices
 from vision.model import load_model
 from vision.paths import default_model_dir
-from vision.train import load_config, save_companions
+from vision.train import calibrate_and_score, load_config, save_companions
 from vision.transforms import Preprocess
 
 
@@ -36,16 +34,10 @@ def rescore(model_dir: Path, corner_crops: float, progress: bool = True) -> dict
     model = load_model(model_dir)
     spec = dataclasses.replace(Preprocess.load(model_dir), corner_crops=corner_crops or None)
     val_set = PhotoDataset(val_examples, spec, progress=progress)
-    logits = collect_logits(model, val_set.images, spec, progress=progress)
-    slices = group_slices(model.config.id2label)
-    verdicts = val_set.targets[:, 0]
     bias = Calibration.load(model_dir).verdict_bias
-    calibration = calibrate(logits[:, slices["verdict"]], verdicts, bias)
+    calibration, report = calibrate_and_score(model, val_set, spec, bias, progress=progress)
     previous = json.loads((model_dir / "metrics.json").read_text())
-    metrics = {
-        **held_out_report(model, val_set.images, verdicts, spec, calibration, logits, progress=progress),
-        "training": previous["training"],
-    }
+    metrics = {**report, "training": previous["training"]}
     version = getattr(model.config, "model_version", model_dir.name)
     save_companions(version, spec, calibration, metrics, config)
     return metrics

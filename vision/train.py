@@ -128,13 +128,9 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     ema = _fit(model, train_set, val_set, spec, config, started, progress)
     final = cast(PreTrainedModel, ema.module).eval()
 
-    logits = collect_logits(final, val_set.images, spec)
-    slices = group_slices(final.config.id2label)
-    calibration = calibrate(
-        logits[:, slices["verdict"]], val_set.targets[:, 0], sampling_bias(config.damaged_boost)
-    )
+    calibration, report = calibrate_and_score(final, val_set, spec, sampling_bias(config.damaged_boost))
     metrics: dict[str, Any] = {
-        **held_out_report(final, val_set.images, val_set.targets[:, 0], spec, calibration, logits),
+        **report,
         "training": {
             "minutes": round((time.monotonic() - started) / 60, 1),
             "cpu_minutes": round(_cpu_seconds() / 60, 1),
@@ -242,6 +238,22 @@ def _counts(*splits: list) -> dict[str, dict[str, int]]:
         name: {label: sum(e.label == label for e in split) for label in ("damaged", "intact", "unusable")}
         for name, split in zip(names, splits, strict=True)
     }
+
+
+def calibrate_and_score(
+    model: PreTrainedModel,
+    val_set: PhotoDataset,
+    spec: Preprocess,
+    verdict_bias: tuple[float, ...],
+    progress: bool = False,
+) -> tuple[Calibration, dict[str, dict[str, Any]]]:
+    """Fit the calibration on the held-out photos (scored on ``spec``'s views), then score them."""
+    logits = collect_logits(model, val_set.images, spec, progress=progress)
+    slices = group_slices(model.config.id2label)
+    verdicts = val_set.targets[:, 0]
+    calibration = calibrate(logits[:, slices["verdict"]], verdicts, verdict_bias)
+    report = held_out_report(model, val_set.images, verdicts, spec, calibration, logits, progress=progress)
+    return calibration, report
 
 
 def save_companions(
