@@ -66,6 +66,16 @@ class FakeRasa:
     def messages(self) -> list[str]:
         return [str(item["message"]) for item in self.received()]
 
+    def refuse(self, times: int) -> None:
+        """Refuse the next `times` socket.io connections (the server says no; it is not down)."""
+        request = urllib.request.Request(
+            self.url + "/refuse",
+            data=json.dumps({"times": times}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5):
+            pass
+
 
 @dataclass
 class Shop:

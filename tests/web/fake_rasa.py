@@ -9,7 +9,8 @@ and answers from a small script instead of a trained model. Runs in the Rasa ven
     .venv-rasa/bin/python tests/web/fake_rasa.py --port 5099 [--api http://127.0.0.1:8000]
 
 `GET /received` lists what it was sent, `POST /say` ({"session_id", "message"}) pushes a bot
-message to a session, as Rasa does for a reply.
+message to a session, as Rasa does for a reply, and `POST /refuse` ({"times": N}) refuses the
+next N socket.io connections.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ def build(api: str) -> web.Application:
     app = web.Application()
     sio.attach(app, socketio_path="/socket.io")
     received: list[dict[str, Any]] = []
+    refusals = {"left": 0}
+
+    @sio.on("connect")
+    async def connect(sid: str, environ: dict[str, Any]) -> bool:
+        if refusals["left"] > 0:  # as Rasa's channel does when its connect check fails
+            refusals["left"] -= 1
+            return False
+        return True
 
     @sio.on("session_request")
     async def session_request(sid: str, data: dict[str, Any] | None) -> None:
@@ -97,11 +106,16 @@ def build(api: str) -> web.Application:
         await sio.emit("bot_uttered", {"text": body["message"]}, room=body["session_id"])
         return web.json_response({"ok": True})
 
+    async def refuse(request: web.Request) -> web.Response:
+        refusals["left"] = int((await request.json())["times"])
+        return web.json_response({"ok": True})
+
     async def status(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/received", get_received)
     app.router.add_post("/say", say)
+    app.router.add_post("/refuse", refuse)
     app.router.add_get("/status", status)
     return app
 

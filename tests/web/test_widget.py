@@ -126,6 +126,44 @@ def test_conversation_survives_reload_and_is_shared_between_tabs(shop: Shop, con
     expect()(page.get_by_role("log")).not_to_contain_text("first message")
 
 
+def test_message_typed_while_connecting_on_a_slow_phone(shop: Shop, context: Any) -> None:
+    """A shopper who types at once on a slow phone and link: the socket is still connecting.
+
+    With 100 ms of latency and half the CPU, the first message used to make the widget open the
+    connection a second time; the server refused the duplicate and the message waited forever.
+    """
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 2})
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 100, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
+    def namespace_connect(request: Any) -> bool:  # the socket.io CONNECT, sent once the engine is open
+        return "/socket.io/" in request.url and request.method == "POST" and request.post_data == "40"
+
+    with page.expect_request(namespace_connect):
+        open_chat(page, shop)
+    say(page, "typed while connecting")  # the server's answer to the CONNECT is still on its way
+    expect()(page.locator(BOT).last).to_contain_text("You said: typed while connecting")
+    expect()(page.get_by_role("dialog")).not_to_contain_text("Can't reach the assistant")
+    assert shop.rasa.messages().count("typed while connecting") == 1
+
+
+def test_refused_connection_is_retried(shop: Shop, context: Any) -> None:
+    """A server that refuses the connection once (socket.io does not retry that by itself)."""
+    shop.rasa.refuse(1)
+    page = context.new_page()
+    open_chat(page, shop)
+    say(page, "after a refusal")
+    expect()(page.get_by_role("dialog")).to_contain_text("Can't reach the assistant. Retrying")
+    expect()(page.locator(BOT).last).to_contain_text("You said: after a refusal")
+    expect()(page.get_by_role("dialog")).not_to_contain_text("Can't reach the assistant")
+    assert shop.rasa.messages().count("after a refusal") == 1
+
+
 def test_photos_are_uploaded_then_announced_once(shop: Shop, context: Any, tmp_path: Path) -> None:
     from sqlalchemy import select
 

@@ -515,6 +515,8 @@
   // ---------------------------------------------------------------------------------- socket
   var socket = null;
   var confirmed = false;
+  var retryTimer = null;
+  var REFUSED_RETRY_MS = 3000;
   var typingTimer = null;
 
   function queue() {
@@ -658,9 +660,15 @@
     }
   }
 
+  /**
+   * Open the connection unless it is open or already being opened. `socket.active` is true from
+   * connect() until a manual disconnect or a refusal: calling connect() again while the first
+   * handshake is on its way sends a second namespace CONNECT, which the server refuses
+   * ("Unable to connect"), and a refused socket does not retry by itself.
+   */
   function connect() {
     if (socket) {
-      if (!socket.connected) {
+      if (!socket.active) {
         socket.connect();
       }
       return;
@@ -687,13 +695,18 @@
     });
     socket.on("connect_error", function () {
       setStatus(navigator.onLine === false ? "You are offline. Messages will be sent when you are back." : "Can't reach the assistant. Retrying…");
+      if (!socket.active) {
+        // refused by the server rather than unreachable: socket.io leaves retrying to us
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(connect, REFUSED_RETRY_MS);
+      }
     });
     socket.on("bot_uttered", onBotMessage);
   }
 
   window.addEventListener("online", function () {
-    if (socket && !socket.connected) {
-      socket.connect();
+    if (socket) {
+      connect();
     }
   });
   window.addEventListener("offline", function () {
