@@ -26,7 +26,7 @@ from vision.calibrate import Calibration
 from vision.data import read_folder, split_by_group
 from vision.heads import DAMAGED, INTACT, VERDICTS, damage_score, group_slices, id2label, probabilities
 from vision.images import load_rgb
-from vision.metrics import auroc, binary_report, confusion_matrix, reliability, top_label_ece
+from vision.metrics import auroc, auroc_interval, binary_report, confusion_matrix, reliability, top_label_ece
 from vision.model import load_model
 from vision.paths import REPO_ROOT, default_data_dir, default_model_dir
 from vision.transforms import (
@@ -97,19 +97,46 @@ def score(
     }
 
 
-def backdrop_altered(images: list[Image.Image], seed: int = 0) -> list[Image.Image]:
+def backdrop_altered(
+    images: list[Image.Image], seed: int = 0, masks: list[Image.Image | None] | None = None
+) -> list[Image.Image]:
     """The shortcut test: swap plain backdrops for clutter, put scenes on white."""
     rng = np.random.default_rng(seed)
     cluttered = tuple(kind for kind in BACKDROPS if kind not in ("light", "scene"))
+    if masks is None:
+        masks = [plain_backdrop_mask(image) for image in images]
     altered = []
-    for image in images:
-        mask = plain_backdrop_mask(image)
+    for image, mask in zip(images, masks, strict=True):
         if mask is not None:
             altered.append(replace_backdrop(image, mask, random_backdrop(image.size, rng, kinds=cluttered)))
         else:
             white = Image.new("RGB", image.size, (255, 255, 255))
             altered.append(shrink_onto(image, white, 0.7, rng))
     return altered
+
+
+def damaged_vs_intact(
+    logits: torch.Tensor,
+    verdicts: torch.Tensor,
+    slices: dict[str, slice],
+    calibration: Calibration,
+    groups: list[str],
+) -> dict[str, Any]:
+    """AUROC with its bootstrap interval, and the operating point, on damaged vs intact photos."""
+    damage = calibrated_damage(logits, slices, calibration).numpy()
+    truth = verdicts.numpy()
+    keep = (truth == DAMAGED) | (truth == INTACT)
+    is_damaged = truth[keep] == DAMAGED
+    value = auroc(damage[keep], is_damaged)
+    interval = auroc_interval(damage[keep], is_damaged, [g for g, k in zip(groups, keep, strict=True) if k])
+    binary = binary_report(damage[keep], is_damaged, calibration.damage_threshold)
+    return {
+        "photos": {"damaged": int(is_damaged.sum()), "intact": int((~is_damaged).sum())},
+        "auroc": None if np.isnan(value) else round(value, 4),
+        "auroc_95": None if interval is None else [round(bound, 4) for bound in interval],
+        "precision": round(binary.precision, 4),
+        "recall": round(binary.recall, 4),
+    }
 
 
 def held_out_report(
@@ -120,20 +147,36 @@ def held_out_report(
     calibration: Calibration,
     logits: torch.Tensor | None = None,
     progress: bool = False,
+    groups: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Scores on the photos as they are and on their backdrop-altered copies."""
+    """Scores on the photos as they are, on their backdrop-altered copies, and on the real scenes.
+
+    ``groups`` (near-duplicate group per photo) make the AUROC interval resample whole items.
+    "real_scenes" are the photos without a plain studio backdrop, the kind shoppers take.
+    """
     slices = group_slices(model.config.id2label)
+    groups = groups if groups is not None else [str(i) for i in range(len(images))]
     if logits is None:
         logits = collect_logits(model, images, spec, progress=progress)
-    altered_logits = collect_logits(model, backdrop_altered(images), spec, progress=progress)
+    masks = [plain_backdrop_mask(image) for image in images]
+    altered_logits = collect_logits(model, backdrop_altered(images, masks=masks), spec, progress=progress)
     original = score(logits, verdicts, slices, calibration)
+    original["auroc_95"] = damaged_vs_intact(logits, verdicts, slices, calibration, groups)["auroc_95"]
+    scenes = torch.tensor([mask is None for mask in masks], dtype=torch.bool)
+    real_scenes = damaged_vs_intact(
+        logits[scenes],
+        verdicts[scenes],
+        slices,
+        calibration,
+        [g for g, s in zip(groups, scenes.tolist(), strict=True) if s],
+    )
     altered = score(altered_logits, verdicts, slices, calibration)
     threshold = calibration.damage_threshold
     flipped = (calibrated_damage(logits, slices, calibration) >= threshold) != (
         calibrated_damage(altered_logits, slices, calibration) >= threshold
     )
     altered["verdict_changed"] = round(float(flipped.float().mean()), 4)
-    return {"held_out": original, "backdrop_altered": altered}
+    return {"held_out": original, "backdrop_altered": altered, "real_scenes": real_scenes}
 
 
 def plot_confusion(matrix: list[list[int]], path: Path) -> None:
@@ -227,8 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     images = [load_rgb(e.path, 288) for e in tqdm(examples, desc="decoding photos")]
     verdicts = torch.tensor([VERDICTS.index(e.label) for e in examples])
     logits = collect_logits(model, images, spec, progress=True)
+    groups = [e.group or str(e.path) for e in examples]
     report: dict[str, Any] = held_out_report(
-        model, images, verdicts, spec, calibration, logits, progress=True
+        model, images, verdicts, spec, calibration, logits, progress=True, groups=groups
     )
     report["evaluated"] = {"data": str(args.data), "split": split, "model": str(args.model)}
 

@@ -28,6 +28,42 @@ def auroc(scores: np.ndarray, positives: np.ndarray) -> float:
     return float(u / (n_pos * n_neg))
 
 
+def auroc_interval(
+    scores: np.ndarray,
+    positives: np.ndarray,
+    groups: list[str] | None = None,
+    resamples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Bootstrap percentile interval of the AUROC; None with one class.
+
+    Resamples whole groups (photos of one item move together, so near-duplicates do not
+    pretend to be independent evidence); without groups every photo is its own group.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    positives = np.asarray(positives, dtype=bool)
+    if not positives.any() or positives.all():
+        return None
+    names = list(range(len(scores))) if groups is None else list(groups)
+    if len(names) != len(scores):
+        raise ValueError(f"{len(names)} groups for {len(scores)} scores")
+    members: dict[object, list[int]] = {}
+    for index, name in enumerate(names):
+        members.setdefault(name, []).append(index)
+    clusters = [np.array(indices) for indices in members.values()]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        picked = np.concatenate([clusters[i] for i in rng.integers(0, len(clusters), len(clusters))])
+        value = auroc(scores[picked], positives[picked])
+        if not np.isnan(value):
+            values.append(value)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 @dataclass(frozen=True)
 class BinaryReport:
     threshold: float

@@ -184,14 +184,24 @@ def test_evaluate_writes_metrics_and_pictures(micro_model_dir: Path, tmp_path: P
     rows = [("damaged", "minor", "torn", f"d{i}") for i in range(3)]
     rows += [("intact", "none", "", f"i{i}") for i in range(3)]
     data = save_labelled_folder(tmp_path / "data", rows)
+    studio = Image.new("RGB", (160, 160), (255, 255, 255))  # a product on a plain studio backdrop
+    studio.paste((180, 40, 40), (50, 40, 110, 120))
+    studio.save(data / "images/intact/studio.jpg")
+    with open(data / "labels.csv", "a") as labels:
+        labels.write("images/intact/studio.jpg,intact,none,,studio,made by the test\n")
     out = tmp_path / "eval"
     argv = ["--data", str(data), "--model", str(micro_model_dir), "--out", str(out), "--threads", "1"]
     assert evaluate.main(argv) == 0
     report = json.loads((out / "metrics.json").read_text())
     assert report["evaluated"]["split"] == "all"
-    assert report["held_out"]["photos"] == {"intact": 3, "damaged": 3, "unusable": 0}
+    assert report["held_out"]["photos"] == {"intact": 4, "damaged": 3, "unusable": 0}
     for key in ("auroc", "accuracy", "f1", "ece_damage_probability"):
         assert 0 <= report["held_out"][key] <= 1
     assert "verdict_changed" in report["backdrop_altered"]
+    low, high = report["held_out"]["auroc_95"]
+    assert 0 <= low <= report["held_out"]["auroc"] <= high <= 1
+    # the crafted photos are textured scenes; the studio shot is left out of the real scenes
+    assert report["real_scenes"]["photos"] == {"damaged": 3, "intact": 3}
+    assert report["real_scenes"]["auroc_95"][0] <= report["real_scenes"]["auroc"]
     assert Image.open(out / "confusion_matrix.png").format == "PNG"
     assert Image.open(out / "reliability_diagram.png").format == "PNG"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from vision.calibrate import Calibration, calibrate, fit_temperature, sampling_bias
 from vision.heads import Target, group_slices, id2label, multitask_loss
-from vision.metrics import auroc, binary_report, confusion_matrix, reliability, top_label_ece
+from vision.metrics import auroc, auroc_interval, binary_report, confusion_matrix, reliability, top_label_ece
 
 
 @settings(max_examples=60, deadline=None)
@@ -89,3 +89,41 @@ def test_loss_ignores_missing_severity_and_type() -> None:
     assert torch.isfinite(loss)
     assert logits.grad[:, slices["damage_type"]].abs().sum() == 0
     assert logits.grad[1, slices["severity"]].abs().sum() > 0
+
+
+def _overlapping_scores(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    positives = np.arange(n) % 4 == 0
+    scores = rng.normal(size=n) + positives * 1.0
+    return scores, positives
+
+
+def test_auroc_interval_brackets_the_estimate_and_narrows_with_more_photos() -> None:
+    few = _overlapping_scores(40, seed=1)
+    many = _overlapping_scores(800, seed=1)
+    low_few, high_few = auroc_interval(*few) or (0.0, 0.0)
+    low_many, high_many = auroc_interval(*many) or (0.0, 0.0)
+    assert low_few <= auroc(*few) <= high_few
+    assert low_many <= auroc(*many) <= high_many
+    assert high_many - low_many < (high_few - low_few) / 2
+    assert 0.5 < low_many < high_many < 1
+
+
+def test_auroc_interval_edge_cases() -> None:
+    assert auroc_interval(np.array([0.1, 0.9]), np.array([True, True])) is None
+    assert auroc_interval(np.array([0.1, 0.2, 0.8, 0.9]), np.array([False, False, True, True])) == (1.0, 1.0)
+    with pytest.raises(ValueError, match="3 groups for 4 scores"):
+        auroc_interval(np.zeros(4), np.array([True, False, True, False]), ["a", "b", "c"])
+
+
+def test_auroc_interval_resamples_near_duplicates_together() -> None:
+    """Five copies of each photo are no more evidence than one, when they are one group."""
+    scores, positives = _overlapping_scores(60, seed=2)
+    copies = np.repeat(scores, 5), np.repeat(positives, 5)
+    groups = [str(i) for i in np.repeat(np.arange(60), 5)]
+    alone = auroc_interval(scores, positives)
+    assert alone is not None
+    assert auroc_interval(*copies, groups) == pytest.approx(alone)
+    naive = auroc_interval(*copies)  # as if they were 300 independent photos
+    assert naive is not None
+    assert naive[1] - naive[0] < (alone[1] - alone[0]) * 0.7

@@ -10,6 +10,8 @@ from transformers import AutoModelForImageClassification
 
 from tests.vision.conftest import micro_training, save_labelled_folder
 from vision.assess import DamageAssessor
+from vision.calibrate import Calibration
+from vision.card import render as render_card
 from vision.train import main, parse_args, train
 
 
@@ -34,6 +36,15 @@ def test_tiny_training_run_saves_a_servable_model(labelled_folder: Path, tmp_pat
     assert json.loads((out / "training_config.json").read_text())["extra_data"] == [str(extra)]
     card = (out / "README.md").read_text()
     assert "CC BY 4.0" in card and "Kohei Kudo" in card and "Public Domain" in card
+    low, high = metrics["held_out"]["auroc_95"]
+    assert f"(near-duplicate groups resampled) | {low:.2f} to {high:.2f} |" in card
+    scenes = metrics["real_scenes"]["photos"]
+    assert f"that are real scenes (no plain studio backdrop; {scenes['damaged']}" in card
+    # a model saved before these numbers existed still gets a card
+    older = {k: v for k, v in metrics.items() if k != "real_scenes"}
+    older["held_out"] = {k: v for k, v in metrics["held_out"].items() if k != "auroc_95"}
+    old_card = render_card("v0", older, Calibration.load(out), config)
+    assert "| n/a |" in old_card and "Real-scene subset: not measured" in old_card
 
     model = AutoModelForImageClassification.from_pretrained(out)
     assert model.config.id2label[1] == "verdict:damaged"
