@@ -33,7 +33,7 @@ item. Used by the returns assistant's action server through `vision.assess.get_a
 the return policy (`policy/`) decides, the model only informs.
 
 - Architecture: `transformers` {_arch(config)} built from a config and trained from scratch
-  (no pretrained weights), input {config.image_size}x{config.image_size} RGB. One classification
+  (no pretrained weights), input {_input(config)} RGB. One classification
   head holds three softmax groups (`verdict:*`, `severity:*`, `damage_type:*`; see
   `config.json` `id2label`).
 - Views: {_views(config)}
@@ -120,6 +120,14 @@ def _real_scenes(scenes: dict[str, Any] | None) -> str:
         f"({_interval(scenes['auroc_95'])}), damaged precision / recall {scenes['precision']} /"
         f" {scenes['recall']}."
     )
+
+
+def _input(config: Any) -> str:
+    side = config.image_size
+    if not config.serve_size or config.serve_size == side:
+        return f"{side}x{side}"
+    serve = config.serve_size
+    return f"{side}x{side} in training, {serve}x{serve} in serving and evaluation (`--serve-size`)"
 
 
 def _views(config: Any) -> str:

@@ -65,6 +65,16 @@ class TrainConfig:
             "about 18 ms more per photo; docs/model.md); 0: the whole photo only"
         ),
     )
+    serve_size: int = field(
+        default=0,
+        metadata=_help(
+            "square side photos are scored at in evaluation and serving; 0: --image-size. Larger "
+            "shows objects at the scale training's random crops taught (docs/model.md)"
+        ),
+    )
+    crop_min: float = field(
+        default=0.4, metadata=_help("smallest share of a photo's area that a random training crop keeps")
+    )
     epochs: int = field(default=120, metadata=_help("passes over the training photos"))
     batch_size: int = field(default=32, metadata=_help("photos per step"))
     lr: float = field(default=2e-3, metadata=_help("peak AdamW learning rate"))
@@ -106,6 +116,10 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
             parser.add_argument(flag, type=kind, default=default, help=help_text)
     args = vars(parser.parse_args(argv))
     args["extra_data"] = tuple(args["extra_data"])
+    if args["serve_size"] < 0:
+        parser.error("--serve-size must be 0 (the training side) or a side in pixels")
+    if not 0 < args["crop_min"] <= 1:
+        parser.error("--crop-min must be above 0 and at most 1")
     return TrainConfig(**args)
 
 
@@ -120,8 +134,10 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
         train_examples += read_folder(folder)
 
     model = from_checkpoint(config.init_from) if config.init_from else build_model(config.preset)
-    spec = Preprocess(size=config.image_size, corner_crops=config.corner_crops or None)
-    augment = Augment(spec) if config.backdrop_guard else Augment(spec, backdrop_swap=0.0, shrink=0.0)
+    spec = Preprocess(size=config.serve_size or config.image_size, corner_crops=config.corner_crops or None)
+    crops = Preprocess(size=config.image_size)
+    guard = {} if config.backdrop_guard else {"backdrop_swap": 0.0, "shrink": 0.0}
+    augment = Augment(crops, crop_scale=(config.crop_min, 1.0), **guard)
     train_set = PhotoDataset(train_examples, augment, seed=config.seed, progress=progress)
     val_set = PhotoDataset(val_examples, spec, progress=progress)
 

@@ -234,6 +234,7 @@ class Augment:
     jpeg: float = 0.2
     noise: float = 0.15
     rotate: float = 0.2
+    crop_scale: tuple[float, float] = (0.4, 1.0)  # share of the area a random crop keeps
 
     def __call__(
         self,
@@ -260,7 +261,7 @@ class Augment:
             fill = tuple(int(v) for v in rng.integers(0, 256, size=3))
             image = image.rotate(float(rng.uniform(-15, 15)), Image.Resampling.BILINEAR, fillcolor=fill)
         side = self.spec.size
-        image = random_resized_crop(image, (side, side), rng)
+        image = random_resized_crop(image, (side, side), rng, scale=self.crop_scale)
         if rng.random() < 0.5:
             image = ImageOps.mirror(image)
         image = jitter_colour(image, rng, self.colour_strength)

@@ -56,6 +56,24 @@ def test_flags_map_onto_the_config() -> None:
     config = parse_args(["--epochs", "3", "--no-backdrop-guard", "--extra-data", "a", "--extra-data", "b"])
     assert config.epochs == 3 and config.backdrop_guard is False
     assert [str(p) for p in config.extra_data] == ["a", "b"]
+    config = parse_args(["--serve-size", "224", "--crop-min", "0.8"])
+    assert (config.serve_size, config.crop_min) == (224, 0.8)
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["--serve-size", "-1"], "--serve-size must be 0"),
+        (["--crop-min", "0"], "--crop-min must be above 0"),
+        (["--crop-min", "1.5"], "--crop-min must be above 0"),
+    ],
+)
+def test_bad_flags_exit_2_with_the_reason(
+    argv: list[str], reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv)
+    assert exit_info.value.code == 2 and reason in capsys.readouterr().err
 
 
 def test_help_says_what_each_flag_does(capsys: pytest.CaptureFixture[str]) -> None:

@@ -117,3 +117,22 @@ def test_corner_crops_round_trip_and_transformers_still_reads_the_config(tmp_pat
     processor = AutoImageProcessor.from_pretrained(tmp_path)
     photo = product_photo((120, 90))
     assert torch.allclose(spec(photo), processor(photo, return_tensors="pt")["pixel_values"][0], atol=1e-4)
+
+
+def test_training_crops_keep_at_least_the_share_of_the_photo_asked_for() -> None:
+    """crop_scale=(1, 1): every training view holds the whole photo (all four quarters)."""
+    photo = _quadrants((200, 200))
+    plain = {"backdrop_swap": 0.0, "shrink": 0.0, "rotate": 0.0, "grayscale": 0.0, "colour_strength": 0.0}
+    whole = Augment(Preprocess(size=40), crop_scale=(1.0, 1.0), **plain)
+    tight = Augment(Preprocess(size=40), crop_scale=(0.05, 0.05), **plain)
+
+    def quarters_seen(augment: Augment, seed: int) -> int:
+        view = np.asarray(augment.view(photo, None, np.random.default_rng(seed)), dtype=np.int32)
+        pixels = view.reshape(-1, 3)
+        # a quarter counts when a tenth of the view is near its colour (hue jitter moves it a bit)
+        colours = ((255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255))
+        near = [np.abs(pixels - np.array(colour)).max(axis=1) < 80 for colour in colours]
+        return sum(int(mask.mean() > 0.1) for mask in near)
+
+    assert all(quarters_seen(whole, seed) == 4 for seed in range(8))
+    assert all(quarters_seen(tight, seed) < 4 for seed in range(8))

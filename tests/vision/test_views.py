@@ -84,13 +84,48 @@ def test_rescore_switches_the_views_and_refits_the_temperature_without_touching_
     assert "corner crops" not in (model_dir / "README.md").read_text()
 
 
+def test_rescore_sets_the_serving_side_and_back(labelled_folder: Path, tmp_path: Path) -> None:
+    model_dir = _trained_micro(labelled_folder, tmp_path / "model")  # trained at 32 px
+    rescore.rescore(model_dir, serve_size=48, progress=False)
+    spec = Preprocess.load(model_dir)
+    assert spec.size == 48 and spec.corner_crops is None  # the views are kept
+    assert json.loads((model_dir / "training_config.json").read_text())["serve_size"] == 48
+    assert "32x32 in training, 48x48 in serving" in (model_dir / "README.md").read_text()
+    photo = product_photo((300, 200), seed=5)
+    model = load_model(model_dir)
+    slices = group_slices(model.config.id2label)
+    calibration = Calibration.load(model_dir)
+    with torch.inference_mode():
+        at_48 = model(pixel_values=spec(photo)[None]).logits
+    expected = damage_score(
+        probabilities(at_48, slices, calibration.temperature, calibration.verdict_bias).verdict
+    )
+    assert DamageAssessor(model_dir).assess(photo).damage_probability == pytest.approx(
+        float(expected[0]), abs=1e-5
+    )
+
+    rescore.rescore(model_dir, serve_size=0, progress=False)  # 0: the training side again
+    assert Preprocess.load(model_dir).size == 32
+    assert json.loads((model_dir / "training_config.json").read_text())["serve_size"] == 0
+    assert "input 32x32 RGB" in (model_dir / "README.md").read_text()
+
+
+def test_training_scores_at_the_serving_side(labelled_folder: Path, tmp_path: Path) -> None:
+    config = micro_training(labelled_folder, tmp_path / "m", max_steps=1, serve_size=40, crop_min=0.8)
+    train(config, progress=False)
+    assert Preprocess.load(tmp_path / "m").size == 40
+    settings = json.loads((tmp_path / "m" / "training_config.json").read_text())
+    assert (settings["image_size"], settings["serve_size"], settings["crop_min"]) == (32, 40, 0.8)
+
+
 def test_rescore_refuses_bad_input_with_a_reason(
     tmp_path: Path, micro_model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for argv, reason in (
         (["--model", str(micro_model_dir), "--corner-crops", "1.5"], "--corner-crops must be"),
         (["--model", str(micro_model_dir), "--corner-crops", "0.7"], "has no training_config.json"),
-        (["--model", str(micro_model_dir)], "--corner-crops"),
+        (["--model", str(micro_model_dir)], "say what to change: --corner-crops, --serve-size"),
+        (["--model", str(micro_model_dir), "--serve-size", "20"], "--serve-size must be 0"),
     ):
         with pytest.raises(SystemExit) as exit_info:
             rescore.main(argv)
