@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,21 +59,54 @@ def photo_ids(value: Any) -> list[str]:
     return seen
 
 
+class _InFlight:
+    """Photos being assessed in this process, so that heatmaps can wait for none."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def wait_until_none(self, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, timeout)
+
+
+_assessing = _InFlight()
+
+
 def _assess_sync(data: bytes) -> dict[str, Any]:
     """Run the damage model (blocking: called in a worker thread). Imported lazily."""
     from vision.assess import get_assessor
 
-    return dict(get_assessor().assess(data).to_dict())
+    with _assessing:
+        return dict(get_assessor().assess(data).to_dict())
+
+
+# The heatmap is for the merchant, not the shopper: it is drawn after the shopper's turn has
+# been answered. It costs about twice the assessment (a backward pass, a PNG), so heatmaps are
+# drawn one at a time in their own thread, each once no assessment is running (or after
+# HEATMAP_MAX_WAIT_S): drawn side by side they took the CPU that shoppers' photo turns need.
+HEATMAP_MAX_WAIT_S = 5.0
+_heatmap_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heatmap")
 
 
 def _heatmap_sync(data: bytes) -> str:
     from vision.assess import get_assessor
 
+    _assessing.wait_until_none(HEATMAP_MAX_WAIT_S)
     return base64.b64encode(get_assessor().heatmap_png(data)).decode("ascii")
 
 
-# The heatmap is for the merchant, not the shopper: it is drawn after the shopper's turn has
-# been answered (it costs several times the assessment itself). References keep the tasks alive.
+# References keep the tasks alive.
 _heatmap_tasks: set[asyncio.Task[None]] = set()
 
 
@@ -80,7 +114,7 @@ async def _attach_heatmap(
     photo_id: str, data: bytes, model_version: str, conversation_id: str | None
 ) -> None:
     try:
-        heatmap = await asyncio.to_thread(_heatmap_sync, data)
+        heatmap = await asyncio.get_running_loop().run_in_executor(_heatmap_pool, _heatmap_sync, data)
         async with backend.client(conversation_id) as api:
             await api.store_heatmap(photo_id, heatmap, model_version)
     except Exception as exc:  # the merchant page says "no heatmap"; nothing else depends on it
