@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     images = [load_rgb(e.path, 288) for e in tqdm(examples, desc="decoding photos")]
     verdicts = torch.tensor([VERDICTS.index(e.label) for e in examples])
     logits = collect_logits(model, images, spec, progress=True)
-    groups = [e.group or str(e.path) for e in examples]
+    groups = [e.group for e in examples]
     report: dict[str, Any] = held_out_report(
         model, images, verdicts, spec, calibration, logits, progress=True, groups=groups
     )

@@ -268,7 +268,7 @@ def calibrate_and_score(
     slices = group_slices(model.config.id2label)
     verdicts = val_set.targets[:, 0]
     calibration = calibrate(logits[:, slices["verdict"]], verdicts, verdict_bias)
-    groups = [e.group or str(e.path) for e in val_set.examples]
+    groups = [e.group for e in val_set.examples]
     report = held_out_report(
         model, val_set.images, verdicts, spec, calibration, logits, progress=progress, groups=groups
     )
