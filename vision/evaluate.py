@@ -49,10 +49,11 @@ def collect_logits(
 ) -> torch.Tensor:
     """One row of logits per photo, averaged over the photo's views (``Preprocess.views``)."""
     model.eval()
+    device = model.device
     chunks = []
     for start in tqdm(range(0, len(images), batch_size), desc="scoring", disable=not progress):
         views = torch.stack([spec.views(image) for image in images[start : start + batch_size]])
-        logits = model(pixel_values=views.flatten(0, 1)).logits.float()
+        logits = model(pixel_values=views.flatten(0, 1).to(device)).logits.float().cpu()
         chunks.append(logits.unflatten(0, views.shape[:2]).mean(dim=1))
     return torch.cat(chunks) if chunks else torch.empty(0, len(id2label()))
 

@@ -92,6 +92,10 @@ class TrainConfig:
     seed: int = field(default=13, metadata=_help("random seed (split, init, augmentation)"))
     workers: int = field(default=1, metadata=_help("data-loading worker processes"))
     threads: int = field(default=2, metadata=_help("torch CPU threads"))
+    device: str = field(
+        default="cpu",
+        metadata=_help("where the network trains: cpu, cuda, cuda:N, or auto (cuda when there is one)"),
+    )
     eval_every: int = field(default=10, metadata=_help("report held-out AUROC every N epochs"))
     max_minutes: float = field(
         default=27.0,
@@ -118,9 +122,31 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     args["extra_data"] = tuple(args["extra_data"])
     if args["serve_size"] < 0:
         parser.error("--serve-size must be 0 (the training side) or a side in pixels")
+    if args["preset"] not in PRESETS:
+        parser.error(f"--preset {args['preset']!r} is not one of: {', '.join(PRESETS)}")
     if not 0 < args["crop_min"] <= 1:
         parser.error("--crop-min must be above 0 and at most 1")
+    try:
+        args["device"] = str(resolve_device(args["device"]))
+    except ValueError as error:
+        parser.error(str(error))
     return TrainConfig(**args)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda when torch sees a GPU, else cpu; a named device must exist."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        known = "cpu, cuda, cuda:N, auto"
+        raise ValueError(f"--device {name!r} is not a device torch knows ({known})") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: torch sees no CUDA GPU on this machine (use cpu or auto)")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {name}: only cpu and cuda are supported")
+    return device
 
 
 def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
@@ -142,6 +168,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     val_set = PhotoDataset(val_examples, spec, progress=progress)
 
     ema = _fit(model, train_set, val_set, spec, config, started, progress)
+    ema.module.to("cpu")  # calibrated, scored and saved on the CPU, where it is served
     final = cast(PreTrainedModel, ema.module).eval()
 
     calibration, report = calibrate_and_score(final, val_set, spec, sampling_bias(config.damaged_boost))
@@ -186,6 +213,8 @@ def _fit(
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)
     budget = config.max_minutes * 60
+    device = torch.device(config.device)
+    cast(torch.nn.Module, model).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     slices = group_slices(model.config.id2label)
@@ -203,12 +232,14 @@ def _fit(
                 break
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * _warmup_cosine(progress_done, config.warmup)
+            pixels, targets = pixels.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             loss = multitask_loss(model(pixel_values=pixels).logits, targets, slices, config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             ema.update_parameters(model)
             step += 1
+            progress_done = max(step / total_steps, (time.monotonic() - started) / budget)
             bar.update(round(100 * progress_done) - bar.n)
             bar.set_postfix(epoch=epoch, step=step, loss=f"{loss.item():.3f}")
         if epoch % config.eval_every == 0 or progress_done >= 1.0:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import AutoModelForImageClassification
 
 from tests.vision.conftest import micro_training, save_labelled_folder
@@ -66,6 +67,9 @@ def test_flags_map_onto_the_config() -> None:
         (["--serve-size", "-1"], "--serve-size must be 0"),
         (["--crop-min", "0"], "--crop-min must be above 0"),
         (["--crop-min", "1.5"], "--crop-min must be above 0"),
+        (["--preset", "resnet-huge"], "--preset 'resnet-huge' is not one of: resnet-tiny"),
+        (["--device", "mps"], "--device mps: only cpu and cuda are supported"),
+        (["--device", "tpu"], "--device 'tpu' is not a device torch knows"),
     ],
 )
 def test_bad_flags_exit_2_with_the_reason(
@@ -74,6 +78,37 @@ def test_bad_flags_exit_2_with_the_reason(
     with pytest.raises(SystemExit) as exit_info:
         parse_args(argv)
     assert exit_info.value.code == 2 and reason in capsys.readouterr().err
+
+
+def test_device_auto_picks_cuda_only_where_torch_sees_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert parse_args(["--device", "auto"]).device == "cpu"
+    assert parse_args([]).device == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert parse_args(["--device", "auto"]).device == "cuda"
+    assert parse_args(["--device", "cuda:1"]).device == "cuda:1"
+
+
+def test_asking_for_cuda_without_a_gpu_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--device", "cuda"])
+    assert exit_info.value.code == 2
+    assert "torch sees no CUDA GPU on this machine (use cpu or auto)" in capsys.readouterr().err
+
+
+def test_each_evaluation_is_logged_once(
+    labelled_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 5 training photos in batches of 2: two steps an epoch, so 4 steps end with epoch 2 (no
+    # empty third epoch reported after the last step).
+    config = micro_training(labelled_folder, tmp_path / "m", eval_every=1, max_steps=4, batch_size=2)
+    metrics = train(config, progress=False)
+    assert metrics["training"]["train_photos"] == 5
+    epochs = [line.split()[:4] for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert epochs == [["epoch", "1", "step", "2:"], ["epoch", "2", "step", "4:"]]
 
 
 def test_help_says_what_each_flag_does(capsys: pytest.CaptureFixture[str]) -> None:
