@@ -756,7 +756,7 @@ def latency_markdown(res: dict[str, Any]) -> list[str]:
 def bench_model(work: Path, photos: int, timeout: float) -> dict[str, Any]:
     log_file = work / "vision-bench.log"
     run(
-        [str(PY), "-m", "vision.bench", "--photos", str(photos), "--threads", "2"],
+        [str(PY), "-m", "vision.bench", "--photos", str(photos)],  # the action server's threads
         timeout=timeout,
         log_file=log_file,
         env={"PYTHONPATH": str(ROOT)},

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,10 @@ from vision.quality import QualityReport, assess_quality
 from vision.transforms import Preprocess
 
 THREADS_ENV = "VISION_TORCH_THREADS"
+# Torch threads per assessment in the served process (the action server). One: there, photos are
+# assessed side by side in their own threads, beside Rasa and the API on the same cores, and a
+# second intra-op thread per photo slowed every turn once the cores were busy (docs/benchmarks.md).
+SERVING_THREADS = 1
 DAMAGE_TYPE_MIN_PROBABILITY = 0.5  # below this the type is reported as unknown (None)
 
 
@@ -110,11 +115,25 @@ _assessor: DamageAssessor | None = None
 _lock = threading.Lock()
 
 
+def serving_threads(environ: Mapping[str, str] | None = None) -> int:
+    """Torch threads for the served assessor: $VISION_TORCH_THREADS, else SERVING_THREADS."""
+    raw = (os.environ if environ is None else environ).get(THREADS_ENV, "").strip()
+    if not raw:
+        return SERVING_THREADS
+    try:
+        threads = int(raw)
+    except ValueError:
+        raise ValueError(f"{THREADS_ENV} must be a whole number of threads, 1 or more, not {raw!r}") from None
+    if threads < 1:
+        raise ValueError(f"{THREADS_ENV} must be 1 or more, not {threads}")
+    return threads
+
+
 def get_assessor() -> DamageAssessor:
     """The process-wide assessor, loaded from models/damage (or $DAMAGE_MODEL_DIR) once."""
     global _assessor
     if _assessor is None:
         with _lock:
             if _assessor is None:
-                _assessor = DamageAssessor(threads=int(os.environ.get(THREADS_ENV, "2")))
+                _assessor = DamageAssessor(threads=serving_threads())
     return _assessor

@@ -1,6 +1,6 @@
 """Latency, memory and size of the served model.
 
-    python -m vision.bench [--photos 50] [--threads 2]
+    python -m vision.bench [--photos 50] [--threads 1]
 
 Times ``DamageAssessor.assess`` (decode, preprocess, model, quality gate) one photo at a time
 and prints p50/p95 latency, the process's peak resident memory and the weights' file size.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from vision.assess import DamageAssessor
+from vision.assess import SERVING_THREADS, DamageAssessor
 from vision.data import IMAGE_SUFFIXES
 from vision.paths import default_data_dir, default_model_dir
 
@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--photos", type=int, default=50, help="how many photos to time (default: %(default)s)"
     )
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=SERVING_THREADS,
+        help="torch CPU threads (default: %(default)s, as in the action server)",
+    )
     args = parser.parse_args(argv)
 
     load_started = time.perf_counter()

@@ -1,8 +1,8 @@
 """bot/channels/turn_gate.py inside Rasa: loading our channels puts Rasa's turn behind the gate,
 messages through Rasa's Agent (its per-conversation lock included) run at most
-RASA_TURNS_IN_FLIGHT at once with photo turns first, 0 leaves Rasa as it is, and a bad value
-stops Rasa at start with the reason. The scheduler's own rules are in
-tests/channels/test_turn_gate.py. Runs in the Rasa venv (Python 3.10)."""
+RASA_TURNS_IN_FLIGHT at once with photo turns first (plus RASA_PHOTO_TURN_SLOTS more for photo
+turns only), 0 leaves Rasa as it is, and a bad value stops Rasa at start with the reason. The
+scheduler's own rules are in tests/channels/test_turn_gate.py. Runs in the Rasa venv (Python 3.10)."""
 
 from __future__ import annotations
 
@@ -56,10 +56,12 @@ print(json.dumps({"gated": gated, "wrapped_once": wrapped_once, "most": state["m
 """
 
 
-def run(limit: str | None) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "RASA_TURNS_IN_FLIGHT"}
+def run(limit: str | None, photo_slots: str | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("RASA_TURNS_IN_FLIGHT", "RASA_PHOTO_TURN_SLOTS")}
     if limit is not None:
         env["RASA_TURNS_IN_FLIGHT"] = limit
+    if photo_slots is not None:
+        env["RASA_PHOTO_TURN_SLOTS"] = photo_slots
     with mock.patch.dict(os.environ, env, clear=True):
         done = run_in_rasa_venv(SCRIPT)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -67,7 +69,7 @@ def run(limit: str | None) -> dict:
 
 
 def test_loading_our_channels_gates_rasas_turns_with_photo_turns_first() -> None:
-    out = run("2")
+    out = run("2", photo_slots="0")
     assert out["gated"] and out["wrapped_once"]
     assert out["most"] == 2
     # a and b run; f's photo turn arrived after c, d and e and runs before them; a's second
@@ -77,9 +79,16 @@ def test_loading_our_channels_gates_rasas_turns_with_photo_turns_first() -> None
     assert out["answers"][6] == "answer to and another thing"
 
 
-def test_the_default_is_three_turns_in_flight() -> None:
+def test_a_photo_slot_starts_the_photo_turn_while_text_turns_fill_the_limit() -> None:
+    out = run("2", photo_slots="1")
+    # f starts as it arrives, beside a and b; c, d and e still wait for a text slot
+    assert out["started"] == ["a", "b", "f", "c", "d", "e", "a"]
+    assert out["most"] == 3
+
+
+def test_the_default_is_three_turns_in_flight_and_one_more_for_a_photo() -> None:
     out = run(None)
-    assert out["gated"] and out["most"] == 3
+    assert out["gated"] and out["most"] == 4
     assert out["started"] == ["a", "b", "c", "f", "d", "e", "a"]
 
 
@@ -96,3 +105,11 @@ def test_a_bad_limit_stops_rasa_at_start_with_the_reason() -> None:
         done = run_in_rasa_venv("import bot.channels.webchat")
     assert done.returncode != 0
     assert "RASA_TURNS_IN_FLIGHT must be a whole number of turns (0 = no limit), not 'lots'" in done.stderr
+
+
+def test_a_bad_photo_slot_count_stops_rasa_at_start_with_the_reason() -> None:
+    env = {**os.environ, "RASA_PHOTO_TURN_SLOTS": "-1"}
+    with mock.patch.dict(os.environ, env, clear=True):
+        done = run_in_rasa_venv("import bot.channels.webchat")
+    assert done.returncode != 0
+    assert "RASA_PHOTO_TURN_SLOTS must be 0 or more, not -1" in done.stderr

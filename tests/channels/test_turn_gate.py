@@ -10,11 +10,14 @@ import pytest
 
 from bot.channels.turn_gate import (
     ENV_LIMIT,
+    ENV_PHOTO_SLOTS,
     PHOTO_ALLOWANCE_S,
     TEXT_ALLOWANCE_S,
     TurnGate,
     allowance,
+    is_photo,
     limit_from_env,
+    photo_slots_from_env,
 )
 
 
@@ -40,23 +43,30 @@ class Turns:
         self.ends: dict[str, asyncio.Event] = {}
         self.tasks: dict[str, asyncio.Task[str]] = {}
         self.most_at_once = 0
+        self.most_text_at_once = 0
         self._now = 0
+        self._text_now = 0
 
     async def send(self, name: str, allowance_s: float) -> None:
-        """The turn arrives now: it is queued (or started) before this returns."""
+        """The turn arrives now: it is queued (or started) before this returns. A photo turn is one
+        with the photo allowance, as `turn_gate.apply` gives them."""
         self.ends[name] = asyncio.Event()
+        photo = allowance_s == PHOTO_ALLOWANCE_S
 
         async def turn() -> str:
             self.started.append(name)
             self._now += 1
+            self._text_now += not photo
             self.most_at_once = max(self.most_at_once, self._now)
+            self.most_text_at_once = max(self.most_text_at_once, self._text_now)
             try:
                 await self.ends[name].wait()
             finally:
                 self._now -= 1
+                self._text_now -= not photo
             return name
 
-        self.tasks[name] = asyncio.create_task(self.gate.run(allowance_s, turn))
+        self.tasks[name] = asyncio.create_task(self.gate.run(allowance_s, turn, photo=photo))
         await settle()
 
     async def finish(self, name: str) -> str:
@@ -98,6 +108,48 @@ def test_photo_turns_go_first_and_text_is_never_held_more_than_its_allowance() -
         assert order == turns.started
         assert turns.most_at_once == 2
         assert (turns.gate.running, turns.gate.waiting) == (0, 0)
+
+    asyncio.run(scenario())
+
+
+def test_a_photo_slot_starts_a_photo_at_once_when_text_turns_fill_the_limit() -> None:
+    assert is_photo('/photo_uploaded{"photo_ids": ["p1"]}') and not is_photo("photo of my vase")
+
+    async def scenario() -> None:
+        clock = Clock()
+        turns = Turns(TurnGate(2, clock=clock, photo_slots=1))
+        await turns.send("t1", TEXT_ALLOWANCE_S)
+        await turns.send("t2", TEXT_ALLOWANCE_S)
+        await turns.send("t3", TEXT_ALLOWANCE_S)  # the limit is full: t3 waits
+        await turns.send("photo", PHOTO_ALLOWANCE_S)  # the photo slot: starts at once
+        await turns.send("photo-2", PHOTO_ALLOWANCE_S)  # every slot taken: waits
+        assert turns.started == ["t1", "t2", "photo"] and turns.gate.waiting == 2
+
+        await turns.finish("photo")  # frees the photo slot: only a photo may take it
+        assert turns.started == ["t1", "t2", "photo", "photo-2"]
+        await turns.finish("t1")  # a regular slot, with photo-2 in the photo slot: t3 still waits
+        assert turns.started[-1] == "photo-2" and turns.gate.waiting == 1
+        await turns.finish("photo-2")
+        assert turns.started[-1] == "t3"
+        for name in ("t2", "t3"):
+            await turns.finish(name)
+        assert turns.most_at_once == 3 and turns.most_text_at_once == 2
+        assert (turns.gate.running, turns.gate.waiting) == (0, 0)
+
+    asyncio.run(scenario())
+
+
+def test_without_photo_slots_a_photo_waits_for_a_regular_slot() -> None:
+    async def scenario() -> None:
+        turns = Turns(TurnGate(2, photo_slots=0))
+        for name in ("t1", "t2"):
+            await turns.send(name, TEXT_ALLOWANCE_S)
+        await turns.send("photo", PHOTO_ALLOWANCE_S)
+        assert turns.started == ["t1", "t2"]
+        await turns.finish("t1")
+        assert turns.started == ["t1", "t2", "photo"] and turns.most_at_once == 2
+        for name in ("t2", "photo"):
+            await turns.finish(name)
 
     asyncio.run(scenario())
 
@@ -200,6 +252,16 @@ def test_limit_zero_lets_every_turn_run_at_once() -> None:
         assert turns.gate.running == 0
 
     asyncio.run(scenario())
+
+
+def test_the_photo_slots_come_from_the_environment_and_a_bad_value_says_why() -> None:
+    assert photo_slots_from_env({}) == 1
+    assert photo_slots_from_env({ENV_PHOTO_SLOTS: "0"}) == 0
+    assert photo_slots_from_env({ENV_PHOTO_SLOTS: " 2"}) == 2
+    with pytest.raises(ValueError, match=r"RASA_PHOTO_TURN_SLOTS must be a whole number of photo turns"):
+        photo_slots_from_env({ENV_PHOTO_SLOTS: "one"})
+    with pytest.raises(ValueError, match=r"RASA_PHOTO_TURN_SLOTS must be 0 or more, not -2"):
+        photo_slots_from_env({ENV_PHOTO_SLOTS: "-2"})
 
 
 def test_the_limit_comes_from_the_environment_and_a_bad_value_says_why() -> None:

@@ -11,12 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
 import vision.assess
 from tests.vision.conftest import ROOT, SHIPPED_MODEL, product_photo, save_labelled_folder
 from vision import evaluate, predict
-from vision.assess import DamageAssessor, get_assessor
+from vision.assess import SERVING_THREADS, DamageAssessor, get_assessor, serving_threads
 from vision.images import ImageError
 
 CONTRACT_KEYS = {
@@ -99,6 +100,26 @@ def test_get_assessor_loads_once_from_the_configured_folder(
         instances = list(pool.map(lambda _: get_assessor(), range(8)))
     assert all(instance is instances[0] for instance in instances)
     assert instances[0].model_version == "damage-test-micro"
+
+
+def test_the_served_assessor_uses_one_torch_thread_unless_told(
+    micro_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert serving_threads({}) == SERVING_THREADS == 1
+    assert serving_threads({"VISION_TORCH_THREADS": " 2 "}) == 2
+    for bad, reason in [("two", "whole number of threads"), ("0", "must be 1 or more, not 0")]:
+        with pytest.raises(ValueError, match=reason):
+            serving_threads({"VISION_TORCH_THREADS": bad})
+    before = torch.get_num_threads()
+    monkeypatch.setenv("DAMAGE_MODEL_DIR", str(micro_model_dir))
+    try:
+        for wanted in ("", "2"):
+            monkeypatch.setenv("VISION_TORCH_THREADS", wanted)
+            monkeypatch.setattr(vision.assess, "_assessor", None)
+            get_assessor()
+            assert torch.get_num_threads() == (int(wanted) if wanted else SERVING_THREADS)
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_a_missing_model_says_how_to_make_one(tmp_path: Path) -> None:
