@@ -83,7 +83,7 @@ def run_one(name: str, flags: list[str], seed: int, args: argparse.Namespace) ->
     return folder
 
 
-def pooled_auroc(folders: list[Path], data: Path | None) -> float | None:
+def pooled_auroc(folders: list[Path]) -> float | None:
     """AUROC over the union of the held-out photos of every split, from each run's scores."""
     scores, labels = [], []
     for folder in folders:
@@ -96,8 +96,9 @@ def pooled_auroc(folders: list[Path], data: Path | None) -> float | None:
     return auroc(np.array(scores), np.array(labels)) if labels else None
 
 
-def write_scores(folder: Path, seed: int, data: Path | None) -> None:
-    """Each held-out damaged/intact photo of this run's split with its calibrated damage probability."""
+def write_scores(folder: Path) -> None:
+    """Each held-out damaged/intact photo of this run's split with its calibrated damage probability
+    (the data, split seed and share as the run's training_config.json records them)."""
     target = folder / "held_out_scores.json"
     if target.exists() or not (folder / "metrics.json").exists():
         return
@@ -105,7 +106,7 @@ def write_scores(folder: Path, seed: int, data: Path | None) -> None:
     from vision.train import load_config
 
     config = load_config(folder)
-    _, val = split_by_group(read_folder(data or config.data), config.val_fraction, seed)
+    _, val = split_by_group(read_folder(config.data), config.val_fraction, config.seed)
     assessor = DamageAssessor(folder, threads=1)
     rows = []
     for example in val:
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if not metrics_path.exists():
             failed = True
             continue
-        write_scores(folder, seed, args.data)
+        write_scores(folder)
         metrics = json.loads(metrics_path.read_text())
         entry = summary.setdefault(name, {"flags": shlex.join(args.variants[name]), "runs": {}})
         entry["runs"][seed] = {
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, entry in summary.items():
         runs = entry["runs"]
         entry["mean_auroc"] = round(float(np.mean([r["auroc"] for r in runs.values()])), 4)
-        pooled = pooled_auroc([args.out / f"{name}-seed{s}" for s in runs], args.data)
+        pooled = pooled_auroc([args.out / f"{name}-seed{s}" for s in runs])
         entry["pooled_auroc"] = None if pooled is None else round(pooled, 4)
         per_seed = ", ".join(f"{s}: {r['auroc']:.3f}" for s, r in runs.items())
         print(f"{name:>16}  mean {entry['mean_auroc']:.3f}  pooled {entry['pooled_auroc']}  ({per_seed})")

@@ -19,8 +19,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import torch
-
 from actions import photos
 from vision.assess import get_assessor
 from vision.paths import default_data_dir
@@ -80,7 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(p for p in (args.data / "images").rglob("*") if p.is_file())[:40]
     if not files:
         parser.error(f"no photos under {args.data / 'images'}")
-    torch.set_num_threads(2)
     datas = [p.read_bytes() for p in files]
     assessor = get_assessor()  # loaded and warmed up before timing
     assessor.assess(datas[0])
