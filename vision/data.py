@@ -19,9 +19,8 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from vision.heads import DAMAGE_TYPES, DAMAGED, INTACT, SEVERITIES, VERDICTS, Target
+from vision.heads import DAMAGE_TYPES, SEVERITIES, VERDICTS, Target
 from vision.images import load_rgb
-from vision.synthetic import draw_damage
 from vision.transforms import Augment, Preprocess, plain_backdrop_mask
 
 LABELS_FILE = "labels.csv"
@@ -127,12 +126,10 @@ class PhotoDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         base_side: int = 288,
         seed: int = 0,
         progress: bool = True,
-        synthetic_damage: float = 0.0,
     ) -> None:
         self.examples = examples
         self.transform = transform
         self.seed = seed
-        self.synthetic_damage = synthetic_damage
         self.images = [
             load_rgb(e.path, base_side)
             for e in tqdm(examples, desc="decoding photos", disable=not progress, leave=False)
@@ -153,17 +150,12 @@ class PhotoDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return len(self.examples)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image, target = self.images[index], self.targets[index]
+        image = self.images[index]
         if isinstance(self.transform, Augment):
-            mask = self.masks[index]
-            if target[0] == INTACT and self.synthetic_damage and self.rng.random() < self.synthetic_damage:
-                # drawn damage makes it a damaged photo of unknown severity and type
-                image, _ = draw_damage(image, mask, self.rng)
-                target = Target(DAMAGED).as_tensor()
-            pixels = self.transform(image, mask, self.rng, self.scenes)
+            pixels = self.transform(image, self.masks[index], self.rng, self.scenes)
         else:
             pixels = self.transform(image)
-        return pixels, target
+        return pixels, self.targets[index]
 
     @property
     def rng(self) -> np.random.Generator:

@@ -82,13 +82,6 @@ class TrainConfig:
     warmup: float = field(default=0.03, metadata=_help("share of training spent on the linear warm-up"))
     label_smoothing: float = field(default=0.1, metadata=_help("label smoothing on the verdict"))
     damaged_boost: float = field(default=3.0, metadata=_help("how much more often a damaged photo is drawn"))
-    synthetic_damage: float = field(
-        default=0.0,
-        metadata=_help(
-            "share of the intact photos drawn in training that get damage drawn onto them and count "
-            "as damaged (vision/synthetic.py); 0: none"
-        ),
-    )
     ema_decay: float = field(default=0.998, metadata=_help("decay of the weight average that is saved"))
     backdrop_guard: bool = field(
         default=True, metadata=_help("replace plain backdrops / shrink onto random canvases")
@@ -131,8 +124,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         parser.error("--serve-size must be 0 (the training side) or a side in pixels")
     if args["preset"] not in PRESETS:
         parser.error(f"--preset {args['preset']!r} is not one of: {', '.join(PRESETS)}")
-    if not 0 <= args["synthetic_damage"] <= 1:
-        parser.error("--synthetic-damage must be a share between 0 and 1")
     if not 0 < args["crop_min"] <= 1:
         parser.error("--crop-min must be above 0 and at most 1")
     try:
@@ -173,9 +164,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     crops = Preprocess(size=config.image_size)
     guard = {} if config.backdrop_guard else {"backdrop_swap": 0.0, "shrink": 0.0}
     augment = Augment(crops, crop_scale=(config.crop_min, 1.0), **guard)
-    train_set = PhotoDataset(
-        train_examples, augment, seed=config.seed, progress=progress, synthetic_damage=config.synthetic_damage
-    )
+    train_set = PhotoDataset(train_examples, augment, seed=config.seed, progress=progress)
     val_set = PhotoDataset(val_examples, spec, progress=progress)
 
     ema = _fit(model, train_set, val_set, spec, config, started, progress)
