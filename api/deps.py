@@ -49,8 +49,9 @@ def is_service(request: Request) -> bool:
 
 def require_service(request: Request) -> str:
     if _bearer(request) is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Authentication required.",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "Authentication required.", headers={"WWW-Authenticate": "Bearer"}
+        )
     if not is_service(request):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "This endpoint is for the action server only.")
     return "service"
@@ -74,8 +75,11 @@ def current_merchant_user(
 ) -> MerchantUser:
     user = merchant_user_from_token(session, token)
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Sign in as a merchant user.",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Sign in as a merchant user.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return user
 
 

@@ -33,9 +33,15 @@ def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
     place = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
     message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
     detail = f"{place}: {message}" if place else message
-    return JSONResponse({"detail": detail, "errors": [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
-    ]}, status_code=422)
+    return JSONResponse(
+        {
+            "detail": detail,
+            "errors": [
+                {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
+            ],
+        },
+        status_code=422,
+    )
 
 
 @asynccontextmanager
@@ -64,8 +70,18 @@ def create_app() -> FastAPI:
         "pickups, the merchant dashboard and the demo shop.",
     )
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    for router in (health.router, orders.router, photos.router, returns.router, pickups.router,
-                   auth.router, policy_info.router, handoffs.router, carrier.router, warehouse.router):
+    for router in (
+        health.router,
+        orders.router,
+        photos.router,
+        returns.router,
+        pickups.router,
+        auth.router,
+        policy_info.router,
+        handoffs.router,
+        carrier.router,
+        warehouse.router,
+    ):
         app.include_router(router)
     _include_web(app)
     return app

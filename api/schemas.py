@@ -8,8 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 REASON_CODES = Literal[
-    "damaged_on_arrival", "defective", "wrong_item", "doesnt_fit", "not_as_described",
-    "changed_mind", "arrived_late", "other",
+    "damaged_on_arrival",
+    "defective",
+    "wrong_item",
+    "doesnt_fit",
+    "not_as_described",
+    "changed_mind",
+    "arrived_late",
+    "other",
 ]
 
 

@@ -86,7 +86,11 @@ class Settings(BaseSettings):
 
     # Proactive chat notices (Rasa trigger_intent), only on channels that can push a message.
     chat_notice_channels: Annotated[list[str], NoDecode] = [
-        "socketio", "telegram", "telegram_returns", "twilio", "twilio_whatsapp",
+        "socketio",
+        "telegram",
+        "telegram_returns",
+        "twilio",
+        "twilio_whatsapp",
     ]
     chat_notice_timeout: float = 5.0
 

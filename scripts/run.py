@@ -39,20 +39,43 @@ def load_env_file(path: Path) -> dict[str, str]:
     return env
 
 
-def services(api_port: int = 8000, rasa_port: int = 5005, actions_port: int = 5055,
-             host: str = "127.0.0.1") -> list[Service]:
+def services(
+    api_port: int = 8000, rasa_port: int = 5005, actions_port: int = 5055, host: str = "127.0.0.1"
+) -> list[Service]:
     py = str(ROOT / ".venv" / "bin" / "python")
     rasa = str(ROOT / ".venv-rasa" / "bin" / "rasa")
     return [
-        Service("api", [py, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(api_port),
-                        "--no-access-log"], f"http://127.0.0.1:{api_port}/healthz"),
-        Service("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-                f"http://127.0.0.1:{actions_port}/health"),
-        Service("rasa", [rasa, "run", "--enable-api", "--cors", "*", "--port", str(rasa_port),
-                         "--interface", host,
-                         "--model", str(ROOT / "models" / "rasa" / "returns-assistant.tar.gz"),
-                         "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml"],
-                f"http://127.0.0.1:{rasa_port}/status"),
+        Service(
+            "api",
+            [py, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(api_port), "--no-access-log"],
+            f"http://127.0.0.1:{api_port}/healthz",
+        ),
+        Service(
+            "actions",
+            [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+            f"http://127.0.0.1:{actions_port}/health",
+        ),
+        Service(
+            "rasa",
+            [
+                rasa,
+                "run",
+                "--enable-api",
+                "--cors",
+                "*",
+                "--port",
+                str(rasa_port),
+                "--interface",
+                host,
+                "--model",
+                str(ROOT / "models" / "rasa" / "returns-assistant.tar.gz"),
+                "--endpoints",
+                "bot/endpoints.yml",
+                "--credentials",
+                "bot/credentials.yml",
+            ],
+            f"http://127.0.0.1:{rasa_port}/status",
+        ),
     ]
 
 
@@ -111,18 +134,28 @@ def migrate_and_seed(env: dict[str, str], *, seed: bool = True) -> str:
     steps = [["-m", "api.migrate", "upgrade"]] + ([["-m", "api.seed"]] if seed else [])
     output = []
     for step in steps:
-        done = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), *step], cwd=ROOT,
-                              env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "python"), *step],
+            cwd=ROOT,
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(step[1:])} failed:\n{done.stdout}{done.stderr}")
         output.append(done.stdout.strip())
     return "\n".join(line for line in output if line)
 
 
-def start_stack(env: dict[str, str], *, ports: tuple[int, int, int] = (8000, 5005, 5055),
-                log_sink: list[str] | None = None, colour: bool = False,
-                timeout: float = 240.0) -> list[Service]:
+def start_stack(
+    env: dict[str, str],
+    *,
+    ports: tuple[int, int, int] = (8000, 5005, 5055),
+    log_sink: list[str] | None = None,
+    colour: bool = False,
+    timeout: float = 240.0,
+) -> list[Service]:
     """Start the three processes and wait until each answers its health check."""
     api_port, rasa_port, actions_port = ports
     defaults = {
@@ -137,16 +170,28 @@ def start_stack(env: dict[str, str], *, ports: tuple[int, int, int] = (8000, 500
     # The action server loads the damage model as it starts (the test session turns it off for
     # its own process, not for the stacks it starts).
     full_env["DAMAGE_MODEL_PRELOAD"] = env.get("DAMAGE_MODEL_PRELOAD", "1")
-    return launch(services(api_port, rasa_port, actions_port), full_env, log_sink=log_sink,
-                  colour=colour, timeout=timeout)
+    return launch(
+        services(api_port, rasa_port, actions_port),
+        full_env,
+        log_sink=log_sink,
+        colour=colour,
+        timeout=timeout,
+    )
 
 
-def spawn(service: Service, env: dict[str, str], log_sink: list[str] | None = None,
-          colour: bool = False) -> Service:
+def spawn(
+    service: Service, env: dict[str, str], log_sink: list[str] | None = None, colour: bool = False
+) -> Service:
     """Start one process (again, after a restart) with its output pumped to the sink or stdout."""
     full_env = {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    service.proc = subprocess.Popen(service.argv, cwd=ROOT, env=full_env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+    service.proc = subprocess.Popen(
+        service.argv,
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     threading.Thread(target=_pump, args=(service, log_sink, colour), daemon=True).start()
     return service
 
@@ -168,8 +213,14 @@ def wait_healthy(stack: list[Service], timeout: float) -> None:
             time.sleep(0.5)
 
 
-def launch(stack: list[Service], env: dict[str, str], *, log_sink: list[str] | None = None,
-           colour: bool = False, timeout: float = 240.0) -> list[Service]:
+def launch(
+    stack: list[Service],
+    env: dict[str, str],
+    *,
+    log_sink: list[str] | None = None,
+    colour: bool = False,
+    timeout: float = 240.0,
+) -> list[Service]:
     """Start every service of `stack` with `env` and wait for their health checks (or stop all)."""
     for service in stack:
         spawn(service, env, log_sink, colour)
@@ -200,16 +251,19 @@ def main() -> int:
     except (RuntimeError, TimeoutError) as exc:
         print(f"could not start: {exc}", file=sys.stderr)
         return 1
-    user, password = (login.read_text().split("\n")[:2] if login.exists() else ("?", "?"))
-    print("\n  Returns assistant is running:\n"
-          "    Demo shop + chat widget   http://127.0.0.1:8000/\n"
-          "    Merchant dashboard        http://127.0.0.1:8000/merchant\n"
-          f"      login                   {user} / {password}\n"
-          "    API docs                  http://127.0.0.1:8000/docs\n"
-          "    Rasa                      http://127.0.0.1:5005/status\n"
-          "    Action server             http://127.0.0.1:5055/health\n"
-          "  Try: order 100232, email raj@example.com, 'my vase arrived broken', send a photo.\n"
-          "  Ctrl-C stops everything.\n", flush=True)
+    user, password = login.read_text().split("\n")[:2] if login.exists() else ("?", "?")
+    print(
+        "\n  Returns assistant is running:\n"
+        "    Demo shop + chat widget   http://127.0.0.1:8000/\n"
+        "    Merchant dashboard        http://127.0.0.1:8000/merchant\n"
+        f"      login                   {user} / {password}\n"
+        "    API docs                  http://127.0.0.1:8000/docs\n"
+        "    Rasa                      http://127.0.0.1:5005/status\n"
+        "    Action server             http://127.0.0.1:5055/health\n"
+        "  Try: order 100232, email raj@example.com, 'my vase arrived broken', send a photo.\n"
+        "  Ctrl-C stops everything.\n",
+        flush=True,
+    )
     return supervise(stack)
 
 
@@ -225,8 +279,10 @@ def supervise(stack: list[Service]) -> int:
             for service in stack:
                 assert service.proc is not None
                 if service.proc.poll() is not None:
-                    print(f"{service.name} stopped (exit {service.proc.returncode}); stopping all",
-                          file=sys.stderr)
+                    print(
+                        f"{service.name} stopped (exit {service.proc.returncode}); stopping all",
+                        file=sys.stderr,
+                    )
                     stopping.set()
             stopping.wait(1.0)
     except KeyboardInterrupt:

@@ -28,8 +28,13 @@ class Slot:
         return f"{self.date.strftime('%a %d %b')}, {self.window} ({self.hours})"
 
     def to_dict(self) -> dict[str, object]:
-        return {"date": self.date.isoformat(), "window": self.window, "hours": self.hours,
-                "label": self.label, "available": self.available}
+        return {
+            "date": self.date.isoformat(),
+            "window": self.window,
+            "hours": self.hours,
+            "label": self.label,
+            "available": self.available,
+        }
 
 
 @dataclass(frozen=True)

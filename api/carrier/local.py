@@ -47,8 +47,11 @@ class LocalCourier:
 
     def slots(self, session: Session, *, postcode: str, today: date, days: int = 5) -> list[Slot]:
         return [
-            Slot(day, window, self._booked(session, postcode=postcode, day=day, window=window)
-                 < self.capacity_per_window)
+            Slot(
+                day,
+                window,
+                self._booked(session, postcode=postcode, day=day, window=window) < self.capacity_per_window,
+            )
             for day in next_business_days(today, days)
             for window in WINDOWS
         ]

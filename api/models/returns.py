@@ -30,23 +30,34 @@ class ReturnStatus(enum.StrEnum):
 # Which lifecycle moves are allowed; everything else is a 409.
 TRANSITIONS: dict[ReturnStatus, set[ReturnStatus]] = {
     ReturnStatus.requested: {
-        ReturnStatus.under_review, ReturnStatus.approved, ReturnStatus.rejected,
+        ReturnStatus.under_review,
+        ReturnStatus.approved,
+        ReturnStatus.rejected,
         ReturnStatus.cancelled,
     },
     ReturnStatus.under_review: {
-        ReturnStatus.approved, ReturnStatus.rejected, ReturnStatus.cancelled,
+        ReturnStatus.approved,
+        ReturnStatus.rejected,
+        ReturnStatus.cancelled,
     },
     ReturnStatus.approved: {
-        ReturnStatus.pickup_scheduled, ReturnStatus.refunded, ReturnStatus.credited,
-        ReturnStatus.exchanged, ReturnStatus.cancelled,
+        ReturnStatus.pickup_scheduled,
+        ReturnStatus.refunded,
+        ReturnStatus.credited,
+        ReturnStatus.exchanged,
+        ReturnStatus.cancelled,
     },
     ReturnStatus.rejected: set(),
     ReturnStatus.pickup_scheduled: {
-        ReturnStatus.picked_up, ReturnStatus.cancelled, ReturnStatus.pickup_scheduled,
+        ReturnStatus.picked_up,
+        ReturnStatus.cancelled,
+        ReturnStatus.pickup_scheduled,
     },
     ReturnStatus.picked_up: {ReturnStatus.received},
     ReturnStatus.received: {
-        ReturnStatus.refunded, ReturnStatus.exchanged, ReturnStatus.credited,
+        ReturnStatus.refunded,
+        ReturnStatus.exchanged,
+        ReturnStatus.credited,
     },
     ReturnStatus.refunded: set(),
     ReturnStatus.exchanged: set(),
@@ -55,7 +66,9 @@ TRANSITIONS: dict[ReturnStatus, set[ReturnStatus]] = {
 }
 
 CANCELLABLE = {
-    ReturnStatus.requested, ReturnStatus.under_review, ReturnStatus.approved,
+    ReturnStatus.requested,
+    ReturnStatus.under_review,
+    ReturnStatus.approved,
     ReturnStatus.pickup_scheduled,
 }
 
@@ -79,15 +92,9 @@ class ReturnRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     order: Mapped[Any] = relationship("Order")
-    items: Mapped[list[ReturnItem]] = relationship(
-        back_populates="return_request", order_by="ReturnItem.id"
-    )
-    decisions: Mapped[list[Decision]] = relationship(
-        back_populates="return_request", order_by="Decision.id"
-    )
-    pickups: Mapped[list[Pickup]] = relationship(
-        back_populates="return_request", order_by="Pickup.id"
-    )
+    items: Mapped[list[ReturnItem]] = relationship(back_populates="return_request", order_by="ReturnItem.id")
+    decisions: Mapped[list[Decision]] = relationship(back_populates="return_request", order_by="Decision.id")
+    pickups: Mapped[list[Pickup]] = relationship(back_populates="return_request", order_by="Pickup.id")
 
     @property
     def decision(self) -> Decision | None:
@@ -109,9 +116,7 @@ class ReturnItem(Base):
     reason_code: Mapped[str] = mapped_column(String(32))
     reason_text: Mapped[str] = mapped_column(Text, default="")
     resolution: Mapped[str] = mapped_column(String(16), default="refund")
-    exchange_variant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("product_variants.id"), default=None
-    )
+    exchange_variant_id: Mapped[int | None] = mapped_column(ForeignKey("product_variants.id"), default=None)
     condition_received: Mapped[str | None] = mapped_column(String(32), default=None)
 
     return_request: Mapped[ReturnRequest] = relationship(back_populates="items")
@@ -184,8 +189,11 @@ class DamageAssessment(Base):
             "confidence": self.confidence,
             "severity": self.severity,
             "damage_type": self.damage_type,
-            "quality": {"ok": self.quality_ok, "issues": list(self.quality_issues or []),
-                        "message": self.quality_message},
+            "quality": {
+                "ok": self.quality_ok,
+                "issues": list(self.quality_issues or []),
+                "message": self.quality_message,
+            },
             "model_version": self.model_version,
         }
 
@@ -202,4 +210,3 @@ class PhotoVerdict(Base):
     severity: Mapped[str | None] = mapped_column(String(16), default=None)
     damage_type: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[Timestamp]
-

@@ -38,8 +38,9 @@ def authenticate(session: Session, email: str, password: str) -> MerchantUser:
     now = datetime.now(UTC)
     if user is not None and user.locked_until and user.locked_until > now:
         wait = int((user.locked_until - now).total_seconds()) + 1
-        raise HTTPException(429, "Too many failed sign-ins. Try again later.",
-                            headers={"Retry-After": str(wait)})
+        raise HTTPException(
+            429, "Too many failed sign-ins. Try again later.", headers={"Retry-After": str(wait)}
+        )
     if user is None:
         _burn_time(password)
     if user is None or not verify_password(user.password_hash, password):
@@ -48,8 +49,14 @@ def authenticate(session: Session, email: str, password: str) -> MerchantUser:
             if user.failed_logins >= MAX_FAILURES:
                 user.locked_until = now + LOCKOUT
                 user.failed_logins = 0
-                audit.record(session, merchant_id=user.merchant_id, entity_type="user",
-                             entity_id=user.id, action="locked_out", actor="system")
+                audit.record(
+                    session,
+                    merchant_id=user.merchant_id,
+                    entity_type="user",
+                    entity_id=user.id,
+                    action="locked_out",
+                    actor="system",
+                )
             session.commit()
         raise HTTPException(401, BAD_LOGIN, headers={"WWW-Authenticate": "Bearer"})
     user.failed_logins = 0

@@ -32,9 +32,10 @@ STATUS_FOR_EVENT = {
 
 
 @router.post("/webhook", summary="Courier tracking events (HMAC-signed)")
-async def webhook(request: Request,
-                  signature: Annotated[str | None, Header(alias="X-Courier-Signature")] = None,
-                  ) -> dict[str, Any]:
+async def webhook(
+    request: Request,
+    signature: Annotated[str | None, Header(alias="X-Courier-Signature")] = None,
+) -> dict[str, Any]:
     secret = get_settings().carrier_webhook_secret.get_secret_value()
     raw = await request.body()
     expected = "sha256=" + hmac_hex(secret, raw) if secret else None
@@ -56,18 +57,24 @@ def _apply_event(event_id: str, reference: str, kind: str, at: object) -> dict[s
         return _record_event(session, event_id, reference, kind, at)
 
 
-def _record_event(session: Session, event_id: str, reference: str, kind: str,
-                  at: object) -> dict[str, Any]:
-    if session.scalar(select(AuditLog.id).where(AuditLog.entity_type == "carrier_event",
-                                                AuditLog.entity_id == event_id)):
+def _record_event(session: Session, event_id: str, reference: str, kind: str, at: object) -> dict[str, Any]:
+    if session.scalar(
+        select(AuditLog.id).where(AuditLog.entity_type == "carrier_event", AuditLog.entity_id == event_id)
+    ):
         return {"status": "duplicate", "event_id": event_id}
     pickup = session.scalar(select(Pickup).where(Pickup.reference == reference))
     if pickup is None:
         raise HTTPException(404, "Unknown pickup reference.")
     ret = pickup.return_request
-    audit.record(session, merchant_id=ret.merchant_id, entity_type="carrier_event",
-                 entity_id=event_id, action=kind, actor="carrier",
-                 data={"reference": reference, "rma": ret.rma, "at": at})
+    audit.record(
+        session,
+        merchant_id=ret.merchant_id,
+        entity_type="carrier_event",
+        entity_id=event_id,
+        action=kind,
+        actor="carrier",
+        data={"reference": reference, "rma": ret.rma, "at": at},
+    )
     target = STATUS_FOR_EVENT[kind]
     if kind == "picked_up":
         pickup.status = "picked_up"

@@ -17,12 +17,20 @@ router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
 def create_handoff(body: HandoffIn, session: SessionDep, _: ServiceDep) -> dict[str, Any]:
     merchant = default_merchant(session)
     ticket = HandoffTicket(
-        merchant_id=merchant.id, conversation_id=body.conversation_id, channel=body.channel,
+        merchant_id=merchant.id,
+        conversation_id=body.conversation_id,
+        channel=body.channel,
         order_number=normalise_order_number(body.order_number) if body.order_number else None,
         message=body.message,
     )
     session.add(ticket)
     session.flush()
-    audit.record(session, merchant_id=merchant.id, entity_type="handoff", entity_id=ticket.id,
-                 action="opened", actor=f"shopper:{body.conversation_id}")
+    audit.record(
+        session,
+        merchant_id=merchant.id,
+        entity_type="handoff",
+        entity_id=ticket.id,
+        action="opened",
+        actor=f"shopper:{body.conversation_id}",
+    )
     return {"ticket_id": ticket.id, "status": ticket.status}

@@ -34,9 +34,16 @@ def _read_limited(file: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/uploads", status_code=201, summary="Upload a photo (JPEG, PNG or WebP, up to 10 MB)",
-             responses={413: {"description": "Too large"}, 415: {"description": "Not an accepted image"},
-                        422: {"description": "Corrupt or unusable"}})
+@router.post(
+    "/uploads",
+    status_code=201,
+    summary="Upload a photo (JPEG, PNG or WebP, up to 10 MB)",
+    responses={
+        413: {"description": "Too large"},
+        415: {"description": "Not an accepted image"},
+        422: {"description": "Corrupt or unusable"},
+    },
+)
 def upload(
     session: SessionDep,
     file: Annotated[UploadFile, File(description="the photo")],
@@ -47,21 +54,32 @@ def upload(
     # stalls the event loop (on SQLite that deadlocked concurrent uploads).
     data = _read_limited(file, settings.upload_max_bytes)
     try:
-        clean = clean_image(data, max_bytes=settings.upload_max_bytes,
-                            max_pixels=settings.upload_max_pixels)
+        clean = clean_image(data, max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels)
     except ImageRejected as exc:
         raise HTTPException(exc.status_code, exc.detail) from None
     storage = get_storage()
     if not storage.exists(clean.storage_key):
         storage.put(clean.storage_key, clean.data)
-    photo = Photo(id="ph_" + secrets.token_urlsafe(12), storage_key=clean.storage_key,
-                  sha256=clean.sha256, content_type=clean.content_type, size_bytes=len(clean.data),
-                  width=clean.width, height=clean.height, conversation_id=conversation_id)
+    photo = Photo(
+        id="ph_" + secrets.token_urlsafe(12),
+        storage_key=clean.storage_key,
+        sha256=clean.sha256,
+        content_type=clean.content_type,
+        size_bytes=len(clean.data),
+        width=clean.width,
+        height=clean.height,
+        conversation_id=conversation_id,
+    )
     session.add(photo)
     session.flush()
-    return {"photo_id": photo.id, "width": clean.width, "height": clean.height,
-            "content_type": clean.content_type, "sha256": clean.sha256,
-            "size_bytes": len(clean.data)}
+    return {
+        "photo_id": photo.id,
+        "width": clean.width,
+        "height": clean.height,
+        "content_type": clean.content_type,
+        "sha256": clean.sha256,
+        "size_bytes": len(clean.data),
+    }
 
 
 def _visible_photo(session: SessionDep, request: Request, photo_id: str) -> Photo:
@@ -81,12 +99,14 @@ def _visible_photo(session: SessionDep, request: Request, photo_id: str) -> Phot
     return photo
 
 
-@router.get("/photos/{photo_id}", summary="The stored (cleaned) photo bytes",
-            response_class=Response)
+@router.get("/photos/{photo_id}", summary="The stored (cleaned) photo bytes", response_class=Response)
 def get_photo(photo_id: str, request: Request, session: SessionDep) -> Response:
     photo = _visible_photo(session, request, photo_id)
-    return Response(get_storage().get(photo.storage_key), media_type=photo.content_type,
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return Response(
+        get_storage().get(photo.storage_key),
+        media_type=photo.content_type,
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
 
 
 @router.get("/photos/{photo_id}/heatmap.png", summary="Damage heatmap overlay", response_class=Response)
@@ -99,22 +119,26 @@ def get_heatmap(photo_id: str, request: Request, session: SessionDep) -> Respons
 
 
 @router.post("/photos/{photo_id}/assessment", status_code=201, summary="Store a damage assessment")
-def store_assessment(photo_id: str, body: AssessmentIn, session: SessionDep,
-                     _: ServiceDep) -> dict[str, Any]:
+def store_assessment(photo_id: str, body: AssessmentIn, session: SessionDep, _: ServiceDep) -> dict[str, Any]:
     photo = session.get(Photo, photo_id)
     if photo is None:
         raise HTTPException(404, "No such photo.")
-    heatmap_key = _store_heatmap(photo, body.heatmap_png_b64, body.model_version) \
-        if body.heatmap_png_b64 else None
+    heatmap_key = (
+        _store_heatmap(photo, body.heatmap_png_b64, body.model_version) if body.heatmap_png_b64 else None
+    )
     quality = body.quality or {}
     assessment = DamageAssessment(
-        photo_id=photo.id, model_version=body.model_version,
+        photo_id=photo.id,
+        model_version=body.model_version,
         damage_probability=body.damage_probability,
-        unusable_probability=body.unusable_probability, confidence=body.confidence,
-        severity=body.severity, damage_type=body.damage_type,
+        unusable_probability=body.unusable_probability,
+        confidence=body.confidence,
+        severity=body.severity,
+        damage_type=body.damage_type,
         quality_ok=bool(quality.get("ok", True)),
         quality_issues=[str(i) for i in cast("Iterable[object]", quality.get("issues", []) or [])],
-        quality_message=str(quality.get("message", "")), heatmap_key=heatmap_key,
+        quality_message=str(quality.get("message", "")),
+        heatmap_key=heatmap_key,
         latency_ms=body.latency_ms,
     )
     session.add(assessment)
@@ -139,8 +163,7 @@ def store_heatmap(photo_id: str, body: HeatmapIn, session: SessionDep, _: Servic
     photo = session.get(Photo, photo_id)
     if photo is None:
         raise HTTPException(404, "No such photo.")
-    assessment = next((a for a in reversed(photo.assessments)
-                       if a.model_version == body.model_version), None)
+    assessment = next((a for a in reversed(photo.assessments) if a.model_version == body.model_version), None)
     if assessment is None:
         raise HTTPException(409, "Store the assessment of this photo first.")
     assessment.heatmap_key = _store_heatmap(photo, body.heatmap_png_b64, body.model_version)
@@ -148,5 +171,10 @@ def store_heatmap(photo_id: str, body: HeatmapIn, session: SessionDep, _: Servic
 
 
 def photos_of_return(session: SessionDep, ret: ReturnRequest) -> list[Photo]:
-    return list(session.scalars(select(Photo).join(ReturnItem, Photo.return_item_id == ReturnItem.id)
-                                .where(ReturnItem.return_id == ret.id)))
+    return list(
+        session.scalars(
+            select(Photo)
+            .join(ReturnItem, Photo.return_item_id == ReturnItem.id)
+            .where(ReturnItem.return_id == ret.id)
+        )
+    )

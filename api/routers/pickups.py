@@ -12,9 +12,13 @@ router = APIRouter(prefix="/api/v1/pickups", tags=["pickups"])
 
 
 @router.get("/slots", summary="Pickup slots for the next business days at a postcode")
-def slots(session: SessionDep,
-          postcode: Annotated[str, Query(min_length=3, max_length=16)],
-          days: Annotated[int, Query(ge=1, le=10)] = 5) -> list[dict[str, Any]]:
+def slots(
+    session: SessionDep,
+    postcode: Annotated[str, Query(min_length=3, max_length=16)],
+    days: Annotated[int, Query(ge=1, le=10)] = 5,
+) -> list[dict[str, Any]]:
     carrier = get_carrier()
-    return [s.to_dict() | {"carrier": carrier.name}
-            for s in carrier.slots(session, postcode=postcode, today=today(), days=days)]
+    return [
+        s.to_dict() | {"carrier": carrier.name}
+        for s in carrier.slots(session, postcode=postcode, today=today(), days=days)
+    ]

@@ -29,11 +29,19 @@ def quote(body: ReturnDraft, session: SessionDep, _: ServiceDep) -> Any:
         return _error(exc)
 
 
-@router.post("", status_code=201, summary="Create a return (idempotent per Idempotency-Key)",
-             responses={409: {"description": "Key reused with another body, or slot full"},
-                        422: {"description": "Not returnable as asked"}})
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a return (idempotent per Idempotency-Key)",
+    responses={
+        409: {"description": "Key reused with another body, or slot full"},
+        422: {"description": "Not returnable as asked"},
+    },
+)
 def create_return(
-    body: ReturnCreate, session: SessionDep, _: ServiceDep,
+    body: ReturnCreate,
+    session: SessionDep,
+    _: ServiceDep,
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128)],
 ) -> Any:
     actor = f"shopper:{body.conversation_id or 'unknown'}"
@@ -46,29 +54,44 @@ def create_return(
 
 
 @router.get("", summary="The signed-in merchant's returns")
-def list_returns(session: SessionDep, user: CurrentUser,
-                 order_number: str | None = None, status: str | None = None,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
-    stmt = (select(ReturnRequest).where(ReturnRequest.merchant_id == user.merchant_id)
-            .order_by(ReturnRequest.id.desc()).limit(limit))
+def list_returns(
+    session: SessionDep,
+    user: CurrentUser,
+    order_number: str | None = None,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    stmt = (
+        select(ReturnRequest)
+        .where(ReturnRequest.merchant_id == user.merchant_id)
+        .order_by(ReturnRequest.id.desc())
+        .limit(limit)
+    )
     if order_number:
         stmt = stmt.join(Order, ReturnRequest.order_id == Order.id).where(
-            Order.number == normalise_order_number(order_number))
+            Order.number == normalise_order_number(order_number)
+        )
     if status:
         stmt = stmt.where(ReturnRequest.status == status)
     return [service.serialize(r) for r in session.scalars(stmt)]
 
 
-@router.post("/lookup", summary="A shopper's returns, behind ownership proof",
-             responses={429: {"description": "Too many failed attempts"}})
+@router.post(
+    "/lookup",
+    summary="A shopper's returns, behind ownership proof",
+    responses={429: {"description": "Too many failed attempts"}},
+)
 def lookup(body: ReturnLookup, request: Request, session: SessionDep) -> Any:
     # The same per-client throttle as the order lookup: otherwise this is an unthrottled way
     # to test guessed emails/postcodes against an order number.
     key = client_key(request)
     wait = retry_after_seconds(session, key)
     if wait is not None:
-        raise HTTPException(429, "Too many attempts. Please wait a few minutes and try again.",
-                            headers={"Retry-After": str(wait)})
+        raise HTTPException(
+            429,
+            "Too many attempts. Please wait a few minutes and try again.",
+            headers={"Retry-After": str(wait)},
+        )
     try:
         return service.lookup(session, body)
     except service.ReturnError as exc:
@@ -112,8 +135,11 @@ def history(rma: str, body: Proof, session: SessionDep) -> Any:
         return _error(exc)
 
 
-@router.get("/{rma}/label.pdf", summary="The return label with QR code (link from the chat/email)",
-            response_class=Response)
+@router.get(
+    "/{rma}/label.pdf",
+    summary="The return label with QR code (link from the chat/email)",
+    response_class=Response,
+)
 def label(rma: str, token: str, session: SessionDep) -> Response:
     ret = session.scalar(select(ReturnRequest).where(ReturnRequest.rma == rma.upper()))
     if ret is None or not constant_time_equals(ret.label_token, token):
@@ -122,5 +148,8 @@ def label(rma: str, token: str, session: SessionDep) -> Response:
         raise HTTPException(409, "This return has no pickup, so it needs no label.")
     merchant = session.get(Merchant, ret.merchant_id)
     assert merchant is not None
-    return Response(label_pdf(ret, merchant), media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{ret.rma}-label.pdf"'})
+    return Response(
+        label_pdf(ret, merchant),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{ret.rma}-label.pdf"'},
+    )

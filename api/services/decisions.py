@@ -52,8 +52,11 @@ def _history(session: Session, order: Order, now: datetime) -> CustomerHistory:
     rows = session.execute(
         select(ReturnRequest.created_at, ReturnRequest.status)
         .join(Order, ReturnRequest.order_id == Order.id)
-        .where(Order.customer_id == order.customer_id, ReturnRequest.created_at >= since,
-               ReturnRequest.status != ReturnStatus.cancelled.value)
+        .where(
+            Order.customer_id == order.customer_id,
+            ReturnRequest.created_at >= since,
+            ReturnRequest.status != ReturnStatus.cancelled.value,
+        )
     ).all()
     return CustomerHistory(
         return_dates=tuple(created for created, _ in rows),
@@ -68,8 +71,9 @@ def _in_stock(session: Session, variant_id: int | None) -> bool | None:
     return bool(variant and variant.stock > 0)
 
 
-def build_case(session: Session, *, order: Order, lines: list[Line], today: date,
-               resolution: str | None) -> ReturnCase:
+def build_case(
+    session: Session, *, order: Order, lines: list[Line], today: date, resolution: str | None
+) -> ReturnCase:
     now = datetime.combine(today, time(12, 0), tzinfo=UTC)
     already = returned_quantities(session, order)
     items = []
@@ -80,23 +84,35 @@ def build_case(session: Session, *, order: Order, lines: list[Line], today: date
             for photo in line.photos
             if photo.assessment is not None
         )
-        items.append(ItemFacts(
-            item_id=str(oi.id), name=oi.name, category=oi.product.category, price=oi.unit_price,
-            reason_code=line.draft.reason_code, quantity=line.draft.quantity,
-            quantity_ordered=oi.quantity, quantity_returned=already.get(oi.id, 0),
-            final_sale=oi.product.final_sale, fragile=oi.product.fragile,
-            reason_text=line.draft.reason_text, photos=evidence, photo_count=len(line.photos),
-            exchange_in_stock=_in_stock(session, line.draft.exchange_variant_id),
-        ))
+        items.append(
+            ItemFacts(
+                item_id=str(oi.id),
+                name=oi.name,
+                category=oi.product.category,
+                price=oi.unit_price,
+                reason_code=line.draft.reason_code,
+                quantity=line.draft.quantity,
+                quantity_ordered=oi.quantity,
+                quantity_returned=already.get(oi.id, 0),
+                final_sale=oi.product.final_sale,
+                fragile=oi.product.fragile,
+                reason_text=line.draft.reason_text,
+                photos=evidence,
+                photo_count=len(line.photos),
+                exchange_in_stock=_in_stock(session, line.draft.exchange_variant_id),
+            )
+        )
     return ReturnCase(
-        order=OrderFacts(order_number=order.number, status=order.status,
-                         delivered_at=order.delivered_at),
-        items=tuple(items), today=now, customer=_history(session, order, now),
+        order=OrderFacts(order_number=order.number, status=order.status, delivered_at=order.delivered_at),
+        items=tuple(items),
+        today=now,
+        customer=_history(session, order, now),
         resolution=resolution,
     )
 
 
-def evaluate(session: Session, *, order: Order, lines: list[Line], today: date,
-             resolution: str | None) -> dict[str, Any]:
+def evaluate(
+    session: Session, *, order: Order, lines: list[Line], today: date, resolution: str | None
+) -> dict[str, Any]:
     case = build_case(session, order=order, lines=lines, today=today, resolution=resolution)
     return decide(case, active_policy(session, order.merchant_id)).to_dict()

@@ -33,8 +33,7 @@ def label_pdf(ret: ReturnRequest, merchant: Merchant) -> bytes:
     pdf.setFont("Helvetica-Bold", 9)
     pdf.drawString(8 * mm, y, "FROM")
     pdf.setFont("Helvetica", 9)
-    for line in (order.shipping_name, order.address_line1, f"{order.city} {order.postcode}",
-                 order.country):
+    for line in (order.shipping_name, order.address_line1, f"{order.city} {order.postcode}", order.country):
         y -= 4.2 * mm
         pdf.drawString(8 * mm, y, line)
     y -= 7 * mm
@@ -50,8 +49,11 @@ def label_pdf(ret: ReturnRequest, merchant: Merchant) -> bytes:
         pdf.drawString(8 * mm, y, f"PICKUP {pickup.reference}")
         pdf.setFont("Helvetica", 9)
         y -= 4.2 * mm
-        pdf.drawString(8 * mm, y, f"{pickup.carrier}: {pickup.date:%a %d %b %Y}, "
-                                  f"{pickup.window} {WINDOWS[pickup.window]}")
+        pdf.drawString(
+            8 * mm,
+            y,
+            f"{pickup.carrier}: {pickup.date:%a %d %b %Y}, {pickup.window} {WINDOWS[pickup.window]}",
+        )
     qr = QrCodeWidget(f"{ret.rma}|{pickup.reference if pickup else ''}")
     x0, y0, x1, y1 = qr.getBounds()
     size = 32 * mm

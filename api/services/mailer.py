@@ -79,8 +79,13 @@ def _attachments(session: Session, msg: OutboxMessage) -> list[tuple[str, str, b
             if ret is None or merchant is None:
                 log.warning("outbox %s: no return %s for its label", msg.id, spec.get("rma"))
                 continue
-            out.append(("application/pdf", str(spec.get("filename") or f"label-{ret.rma}.pdf"),
-                        label_pdf(ret, merchant)))
+            out.append(
+                (
+                    "application/pdf",
+                    str(spec.get("filename") or f"label-{ret.rma}.pdf"),
+                    label_pdf(ret, merchant),
+                )
+            )
     return out
 
 
@@ -143,8 +148,9 @@ class SmtpTransport:
         try:
             client: smtplib.SMTP
             if s.smtp_ssl:
-                client = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout,
-                                          context=ssl.create_default_context())
+                client = smtplib.SMTP_SSL(
+                    s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, context=ssl.create_default_context()
+                )
             else:
                 client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
             with client:
@@ -167,8 +173,9 @@ def mail_transport(settings: Settings | None = None) -> MailTransport:
     return FileTransport(settings.outbox_dir)
 
 
-def send_chat_notice(notice: ChatNotice, settings: Settings | None = None,
-                     client: httpx.Client | None = None) -> str:
+def send_chat_notice(
+    notice: ChatNotice, settings: Settings | None = None, client: httpx.Client | None = None
+) -> str:
     """Rasa's trigger-intent API on the shopper's conversation; the bot's answer goes to the
     channel the shopper last used."""
     settings = settings or get_settings()
@@ -201,8 +208,7 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
 def _due(model: Any, now: datetime) -> Any:
     """Pending and due, or claimed by a worker whose lease ran out."""
     return or_(
-        and_(model.status == "pending",
-             or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)),
+        and_(model.status == "pending", or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)),
         and_(model.status == "sending", model.next_attempt_at <= now),
     )
 
@@ -215,39 +221,67 @@ def claim(model: Any, now: datetime, settings: Settings, limit: int = BATCH) -> 
     lease = now + timedelta(seconds=settings.outbox_lease_seconds)
     for row_id in ids:
         with session_scope() as session:
-            result = cast(CursorResult[Any], session.execute(
-                update(model)
-                .where(model.id == row_id, _due(model, now))
-                .values(status="sending", attempts=model.attempts + 1, next_attempt_at=lease)
-                .execution_options(synchronize_session=False)
-            ))
+            result = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(model)
+                    .where(model.id == row_id, _due(model, now))
+                    .values(status="sending", attempts=model.attempts + 1, next_attempt_at=lease)
+                    .execution_options(synchronize_session=False)
+                ),
+            )
             if result.rowcount == 1:
                 attempt = session.scalar(select(model.attempts).where(model.id == row_id))
                 won.append((row_id, int(attempt or 1)))
     return won
 
 
-def _finish(queue: str, model: Any, row_id: int, attempt: int, *, transport: str, ok: bool,
-            detail: str, now: datetime, settings: Settings) -> str:
+def _finish(
+    queue: str,
+    model: Any,
+    row_id: int,
+    attempt: int,
+    *,
+    transport: str,
+    ok: bool,
+    detail: str,
+    now: datetime,
+    settings: Settings,
+) -> str:
     """Mark the row sent (with its delivery record, one transaction) or schedule the retry."""
     with session_scope() as session:
         claimed = and_(model.id == row_id, model.status == "sending", model.attempts == attempt)
         if ok:
-            values: dict[str, Any] = {"status": "sent", "sent_at": now, "last_error": "",
-                                      "next_attempt_at": None}
+            values: dict[str, Any] = {
+                "status": "sent",
+                "sent_at": now,
+                "last_error": "",
+                "next_attempt_at": None,
+            }
             outcome = "sent"
         elif attempt >= settings.outbox_max_attempts:
             values = {"status": "failed", "last_error": detail[:2000], "next_attempt_at": None}
             outcome = "failed"
         else:
-            values = {"status": "pending", "last_error": detail[:2000],
-                      "next_attempt_at": now + backoff(attempt, settings)}
+            values = {
+                "status": "pending",
+                "last_error": detail[:2000],
+                "next_attempt_at": now + backoff(attempt, settings),
+            }
             outcome = "retry"
-        session.execute(update(model).where(claimed).values(**values)
-                        .execution_options(synchronize_session=False))
-        session.add(DeliveryAttempt(queue=queue, message_id=row_id, attempt=attempt,
-                                    outcome="sent" if ok else "error", transport=transport,
-                                    detail=detail[:2000]))
+        session.execute(
+            update(model).where(claimed).values(**values).execution_options(synchronize_session=False)
+        )
+        session.add(
+            DeliveryAttempt(
+                queue=queue,
+                message_id=row_id,
+                attempt=attempt,
+                outcome="sent" if ok else "error",
+                transport=transport,
+                detail=detail[:2000],
+            )
+        )
     return outcome
 
 
@@ -274,8 +308,9 @@ def _count(stats: RunStats, outcome: str, detail: str) -> None:
             stats.retried += 1
 
 
-def deliver_emails(now: datetime | None = None, *, settings: Settings | None = None,
-                   transport: MailTransport | None = None) -> RunStats:
+def deliver_emails(
+    now: datetime | None = None, *, settings: Settings | None = None, transport: MailTransport | None = None
+) -> RunStats:
     settings = settings or get_settings()
     now = now or utcnow()
     transport = transport or mail_transport(settings)
@@ -296,16 +331,26 @@ def deliver_emails(now: datetime | None = None, *, settings: Settings | None = N
         except Exception as exc:  # a template or attachment bug must not stop the worker
             log.exception("outbox %s: could not build or send", row_id)
             detail = f"{type(exc).__name__}: {exc}"
-        outcome = _finish("outbox", OutboxMessage, row_id, attempt, transport=transport.name, ok=ok,
-                          detail=detail, now=now, settings=settings)
+        outcome = _finish(
+            "outbox",
+            OutboxMessage,
+            row_id,
+            attempt,
+            transport=transport.name,
+            ok=ok,
+            detail=detail,
+            now=now,
+            settings=settings,
+        )
         if not ok:
             log.warning("outbox %s attempt %s: %s (%s)", row_id, attempt, detail, outcome)
         _count(stats, outcome, detail)
     return stats
 
 
-def deliver_chat_notices(now: datetime | None = None, *, settings: Settings | None = None,
-                         client: httpx.Client | None = None) -> RunStats:
+def deliver_chat_notices(
+    now: datetime | None = None, *, settings: Settings | None = None, client: httpx.Client | None = None
+) -> RunStats:
     settings = settings or get_settings()
     now = now or utcnow()
     stats = RunStats()
@@ -323,8 +368,17 @@ def deliver_chat_notices(now: datetime | None = None, *, settings: Settings | No
         except Exception as exc:
             log.exception("chat notice %s: could not send", row_id)
             detail = f"{type(exc).__name__}: {exc}"
-        outcome = _finish("chat", ChatNotice, row_id, attempt, transport="rasa", ok=ok, detail=detail,
-                          now=now, settings=settings)
+        outcome = _finish(
+            "chat",
+            ChatNotice,
+            row_id,
+            attempt,
+            transport="rasa",
+            ok=ok,
+            detail=detail,
+            now=now,
+            settings=settings,
+        )
         if not ok:
             log.warning("chat notice %s attempt %s: %s (%s)", row_id, attempt, detail, outcome)
         _count(stats, outcome, detail)
@@ -336,18 +390,27 @@ def run_once(now: datetime | None = None, *, settings: Settings | None = None) -
     settings = settings or get_settings()
     emails = deliver_emails(now, settings=settings)
     chats = deliver_chat_notices(now, settings=settings)
-    return RunStats(sent=emails.sent + chats.sent, retried=emails.retried + chats.retried,
-                    failed=emails.failed + chats.failed, errors=emails.errors + chats.errors)
+    return RunStats(
+        sent=emails.sent + chats.sent,
+        retried=emails.retried + chats.retried,
+        failed=emails.failed + chats.failed,
+        errors=emails.errors + chats.errors,
+    )
 
 
 def requeue_failed() -> int:
     with session_scope() as session:
         n = 0
         for model in (OutboxMessage, ChatNotice):
-            result = cast(CursorResult[Any], session.execute(
-                update(model).where(model.status == "failed")
-                .values(status="pending", attempts=0, next_attempt_at=None)
-                .execution_options(synchronize_session=False)))
+            result = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(model)
+                    .where(model.status == "failed")
+                    .values(status="pending", attempts=0, next_attempt_at=None)
+                    .execution_options(synchronize_session=False)
+                ),
+            )
             n += result.rowcount or 0
     return n
 
@@ -384,8 +447,9 @@ class Worker:
             try:
                 stats = run_once()
                 if stats.total:
-                    log.info("outbox: %s sent, %s to retry, %s failed", stats.sent, stats.retried,
-                             stats.failed)
+                    log.info(
+                        "outbox: %s sent, %s to retry, %s failed", stats.sent, stats.retried, stats.failed
+                    )
             except Exception:  # the database may be briefly away: log, wait, go on
                 log.exception("outbox worker pass failed")
             self._wake.wait(self.poll_seconds or get_settings().outbox_poll_seconds)

@@ -69,16 +69,26 @@ def enqueue(
     """Queue one email; a second call with the same dedupe key queues nothing."""
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return None
-    branding = {"merchant": merchant.name, "brand_color": merchant.brand_color or "#1f6feb",
-                "support_email": merchant.support_email or ""}
+    branding = {
+        "merchant": merchant.name,
+        "brand_color": merchant.brand_color or "#1f6feb",
+        "support_email": merchant.support_email or "",
+    }
     subject, text, html = render(event, {**branding, **context})
     attachments: list[dict[str, Any]] = []
     if event in LABEL_EVENTS and context.get("rma"):
-        attachments.append({"type": "label_pdf", "rma": context["rma"],
-                            "filename": f"return-label-{context['rma']}.pdf"})
+        attachments.append(
+            {"type": "label_pdf", "rma": context["rma"], "filename": f"return-label-{context['rma']}.pdf"}
+        )
     message = OutboxMessage(
-        merchant_id=merchant.id, dedupe_key=dedupe_key, event=event, to_address=to,
-        subject=subject, body_text=text, body_html=html, attachments=attachments,
+        merchant_id=merchant.id,
+        dedupe_key=dedupe_key,
+        event=event,
+        to_address=to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        attachments=attachments,
     )
     session.add(message)
     return message

@@ -26,8 +26,19 @@ from api.models import LedgerEntry
 from api.settings import get_settings
 
 # ISO 4217 exponents that are not 2.
-_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "HUF": 2, "BHD": 3, "KWD": 3,
-              "OMR": 3, "JOD": 3, "TND": 3}
+_EXPONENTS = {
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "HUF": 2,
+    "BHD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "JOD": 3,
+    "TND": 3,
+}
 
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
 
@@ -71,13 +82,32 @@ class PaymentResult:
 class PaymentProvider(Protocol):
     name: str
 
-    def refund(self, session: Session, *, idempotency_key: str, amount_minor: int, currency: str,
-               reason: str, payment_reference: str, merchant_id: int, return_id: int,
-               metadata: dict[str, Any] | None = None) -> PaymentResult: ...
+    def refund(
+        self,
+        session: Session,
+        *,
+        idempotency_key: str,
+        amount_minor: int,
+        currency: str,
+        reason: str,
+        payment_reference: str,
+        merchant_id: int,
+        return_id: int,
+        metadata: dict[str, Any] | None = None,
+    ) -> PaymentResult: ...
 
-    def issue_store_credit(self, session: Session, *, idempotency_key: str, amount_minor: int,
-                           currency: str, reason: str, merchant_id: int, return_id: int,
-                           metadata: dict[str, Any] | None = None) -> PaymentResult: ...
+    def issue_store_credit(
+        self,
+        session: Session,
+        *,
+        idempotency_key: str,
+        amount_minor: int,
+        currency: str,
+        reason: str,
+        merchant_id: int,
+        return_id: int,
+        metadata: dict[str, Any] | None = None,
+    ) -> PaymentResult: ...
 
 
 def _code(prefix: str, n: int = 10) -> str:
@@ -90,8 +120,9 @@ class LedgerProvider:
 
     name = "ledger"
 
-    def _replay(self, session: Session, key: str, kind: str, amount_minor: int,
-                currency: str) -> PaymentResult | None:
+    def _replay(
+        self, session: Session, key: str, kind: str, amount_minor: int, currency: str
+    ) -> PaymentResult | None:
         entry = session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == key))
         if entry is None:
             return None
@@ -101,55 +132,134 @@ class LedgerProvider:
 
     @staticmethod
     def _result(entry: LedgerEntry, *, replayed: bool = False) -> PaymentResult:
-        return PaymentResult(provider=entry.provider, reference=entry.provider_reference,
-                             status=entry.status, amount_minor=entry.amount_minor,
-                             currency=entry.currency, kind=entry.kind, replayed=replayed,
-                             data=dict(entry.data or {}))
+        return PaymentResult(
+            provider=entry.provider,
+            reference=entry.provider_reference,
+            status=entry.status,
+            amount_minor=entry.amount_minor,
+            currency=entry.currency,
+            kind=entry.kind,
+            replayed=replayed,
+            data=dict(entry.data or {}),
+        )
 
-    def _write(self, session: Session, *, kind: str, key: str, reference: str, amount_minor: int,
-               currency: str, reason: str, payment_reference: str, merchant_id: int,
-               return_id: int, metadata: dict[str, Any] | None) -> PaymentResult:
+    def _write(
+        self,
+        session: Session,
+        *,
+        kind: str,
+        key: str,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        reason: str,
+        payment_reference: str,
+        merchant_id: int,
+        return_id: int,
+        metadata: dict[str, Any] | None,
+    ) -> PaymentResult:
         if amount_minor < 0:
             raise PaymentError(422, "The amount cannot be negative.")
         replay = self._replay(session, key, kind, amount_minor, currency)
         if replay is not None:
             return replay
         entry = LedgerEntry(
-            merchant_id=merchant_id, return_id=return_id, kind=kind, idempotency_key=key,
-            provider=self.name, provider_reference=reference, payment_reference=payment_reference,
-            amount_minor=amount_minor, currency=currency.upper(), reason=reason, status="succeeded",
+            merchant_id=merchant_id,
+            return_id=return_id,
+            kind=kind,
+            idempotency_key=key,
+            provider=self.name,
+            provider_reference=reference,
+            payment_reference=payment_reference,
+            amount_minor=amount_minor,
+            currency=currency.upper(),
+            reason=reason,
+            status="succeeded",
             data=dict(metadata or {}),
         )
         session.add(entry)
         session.flush()
         return self._result(entry)
 
-    def refund(self, session: Session, *, idempotency_key: str, amount_minor: int, currency: str,
-               reason: str, payment_reference: str, merchant_id: int, return_id: int,
-               metadata: dict[str, Any] | None = None) -> PaymentResult:
+    def refund(
+        self,
+        session: Session,
+        *,
+        idempotency_key: str,
+        amount_minor: int,
+        currency: str,
+        reason: str,
+        payment_reference: str,
+        merchant_id: int,
+        return_id: int,
+        metadata: dict[str, Any] | None = None,
+    ) -> PaymentResult:
         if reason not in REFUND_REASONS:
             raise PaymentError(422, f"Unknown refund reason {reason!r}.")
-        return self._write(session, kind="refund", key=idempotency_key, reference=_code("re_", 16),
-                           amount_minor=amount_minor, currency=currency, reason=reason,
-                           payment_reference=payment_reference, merchant_id=merchant_id,
-                           return_id=return_id, metadata=metadata)
+        return self._write(
+            session,
+            kind="refund",
+            key=idempotency_key,
+            reference=_code("re_", 16),
+            amount_minor=amount_minor,
+            currency=currency,
+            reason=reason,
+            payment_reference=payment_reference,
+            merchant_id=merchant_id,
+            return_id=return_id,
+            metadata=metadata,
+        )
 
-    def issue_store_credit(self, session: Session, *, idempotency_key: str, amount_minor: int,
-                           currency: str, reason: str, merchant_id: int, return_id: int,
-                           metadata: dict[str, Any] | None = None) -> PaymentResult:
-        return self._write(session, kind="store_credit", key=idempotency_key, reference=_code("SC-"),
-                           amount_minor=amount_minor, currency=currency, reason=reason,
-                           payment_reference="", merchant_id=merchant_id, return_id=return_id,
-                           metadata=metadata)
+    def issue_store_credit(
+        self,
+        session: Session,
+        *,
+        idempotency_key: str,
+        amount_minor: int,
+        currency: str,
+        reason: str,
+        merchant_id: int,
+        return_id: int,
+        metadata: dict[str, Any] | None = None,
+    ) -> PaymentResult:
+        return self._write(
+            session,
+            kind="store_credit",
+            key=idempotency_key,
+            reference=_code("SC-"),
+            amount_minor=amount_minor,
+            currency=currency,
+            reason=reason,
+            payment_reference="",
+            merchant_id=merchant_id,
+            return_id=return_id,
+            metadata=metadata,
+        )
 
-    def record_exchange(self, session: Session, *, idempotency_key: str, currency: str,
-                        merchant_id: int, return_id: int,
-                        metadata: dict[str, Any] | None = None) -> PaymentResult:
+    def record_exchange(
+        self,
+        session: Session,
+        *,
+        idempotency_key: str,
+        currency: str,
+        merchant_id: int,
+        return_id: int,
+        metadata: dict[str, Any] | None = None,
+    ) -> PaymentResult:
         """An exchange moves no money; its shipment is recorded in the same ledger."""
-        return self._write(session, kind="exchange", key=idempotency_key, reference=_code("EX-"),
-                           amount_minor=0, currency=currency, reason="exchange",
-                           payment_reference="", merchant_id=merchant_id, return_id=return_id,
-                           metadata=metadata)
+        return self._write(
+            session,
+            kind="exchange",
+            key=idempotency_key,
+            reference=_code("EX-"),
+            amount_minor=0,
+            currency=currency,
+            reason="exchange",
+            payment_reference="",
+            merchant_id=merchant_id,
+            return_id=return_id,
+            metadata=metadata,
+        )
 
 
 PROVIDERS: dict[str, type[LedgerProvider]] = {"ledger": LedgerProvider}

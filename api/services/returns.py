@@ -69,8 +69,9 @@ def today() -> date:
 def _order_for(session: Session, draft: ReturnDraft, *, refresh: bool = True) -> Order:
     """The order behind the draft's proof; from Shopify when ORDER_SOURCE=shopify (refreshed
     unless `refresh=False` finds a local copy: the quote)."""
-    order = _resolve(session, order_number=draft.order_number, email=draft.email,
-                     postcode=draft.postcode, refresh=refresh)
+    order = _resolve(
+        session, order_number=draft.order_number, email=draft.email, postcode=draft.postcode, refresh=refresh
+    )
     if order is None:
         raise ReturnError(404, NOT_FOUND)
     return order
@@ -97,9 +98,7 @@ def _lines(session: Session, order: Order, draft: ReturnDraft) -> list[Line]:
         seen.add(item.order_item_id)
         left = order_item.quantity - already.get(order_item.id, 0)
         if item.quantity > max(left, 0) and left > 0:
-            raise ReturnError(
-                422, f"Only {left} of {order_item.name} can still be returned."
-            )
+            raise ReturnError(422, f"Only {left} of {order_item.name} can still be returned.")
         photos = []
         for photo_id in item.photo_ids:
             photo = session.get(Photo, photo_id, options=[selectinload(Photo.assessments)])
@@ -121,9 +120,7 @@ def quote(session: Session, draft: ReturnDraft) -> dict[str, Any]:
 
 
 def _request_hash(payload: ReturnCreate) -> str:
-    return hashlib.sha256(
-        json.dumps(payload.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
+    return hashlib.sha256(json.dumps(payload.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
 def create(
@@ -138,8 +135,9 @@ def create(
         return previous.status_code, previous.response
 
     body = _create(session, payload, actor=actor)
-    session.add(IdempotencyRecord(key=idempotency_key, request_hash=request_hash,
-                                  status_code=201, response=body))
+    session.add(
+        IdempotencyRecord(key=idempotency_key, request_hash=request_hash, status_code=201, response=body)
+    )
     try:
         session.flush()
     except IntegrityError:
@@ -162,16 +160,17 @@ def _new_rma(session: Session) -> str:
 def _create(session: Session, payload: ReturnCreate, *, actor: str) -> dict[str, Any]:
     order = _order_for(session, payload)
     lines = _lines(session, order, payload)
-    decision = evaluate(session, order=order, lines=lines, today=today(),
-                        resolution=payload.resolution)
+    decision = evaluate(session, order=order, lines=lines, today=today(), resolution=payload.resolution)
     outcome = decision["outcome"]
     if outcome in ("reject", "need_photos"):
-        raise ReturnError(422, decision.get("shopper_summary") or "This return cannot be accepted.",
-                          decision=decision)
+        raise ReturnError(
+            422, decision.get("shopper_summary") or "This return cannot be accepted.", decision=decision
+        )
     resolution = payload.resolution or (decision["resolutions"] or ["refund"])[0]
     if resolution not in decision["resolutions"]:
-        raise ReturnError(422, f"{resolution.replace('_', ' ')} is not available for this return.",
-                          decision=decision)
+        raise ReturnError(
+            422, f"{resolution.replace('_', ' ')} is not available for this return.", decision=decision
+        )
     needs_pickup = not decision["keep_item"]
     if needs_pickup and payload.pickup is None:
         raise ReturnError(422, "Choose a pickup date and window.", decision=decision)
@@ -182,78 +181,128 @@ def _create(session: Session, payload: ReturnCreate, *, actor: str) -> dict[str,
     assert merchant is not None
     status = ReturnStatus.approved if outcome == "approve" else ReturnStatus.under_review
     ret = ReturnRequest(
-        merchant_id=order.merchant_id, order_id=order.id, rma=_new_rma(session),
-        status=status.value, resolution=resolution,
-        refund_amount=Decimal(str(decision["refund_amount"])), keep_item=decision["keep_item"],
-        channel=payload.channel, conversation_id=payload.conversation_id,
+        merchant_id=order.merchant_id,
+        order_id=order.id,
+        rma=_new_rma(session),
+        status=status.value,
+        resolution=resolution,
+        refund_amount=Decimal(str(decision["refund_amount"])),
+        keep_item=decision["keep_item"],
+        channel=payload.channel,
+        conversation_id=payload.conversation_id,
         label_token=random_token(18),
     )
     session.add(ret)
     session.flush()
     for line in lines:
         item = ReturnItem(
-            return_id=ret.id, order_item_id=line.order_item.id, quantity=line.draft.quantity,
-            reason_code=line.draft.reason_code, reason_text=line.draft.reason_text,
-            resolution=resolution, exchange_variant_id=line.draft.exchange_variant_id,
+            return_id=ret.id,
+            order_item_id=line.order_item.id,
+            quantity=line.draft.quantity,
+            reason_code=line.draft.reason_code,
+            reason_text=line.draft.reason_text,
+            resolution=resolution,
+            exchange_variant_id=line.draft.exchange_variant_id,
         )
         session.add(item)
         session.flush()
         for photo in line.photos:
             photo.return_item_id = item.id
             photo.merchant_id = order.merchant_id
-    session.add(Decision(
-        return_id=ret.id, outcome=outcome, policy_version=decision["policy_version"],
-        rules=decision["rules"], resolutions=decision["resolutions"],
-        refund_amount=ret.refund_amount, keep_item=ret.keep_item,
-    ))
-    audit.record(session, merchant_id=order.merchant_id, entity_type="return", entity_id=ret.rma,
-                 action="created", actor=actor,
-                 data={"status": ret.status, "outcome": outcome, "channel": payload.channel})
+    session.add(
+        Decision(
+            return_id=ret.id,
+            outcome=outcome,
+            policy_version=decision["policy_version"],
+            rules=decision["rules"],
+            resolutions=decision["resolutions"],
+            refund_amount=ret.refund_amount,
+            keep_item=ret.keep_item,
+        )
+    )
+    audit.record(
+        session,
+        merchant_id=order.merchant_id,
+        entity_type="return",
+        entity_id=ret.rma,
+        action="created",
+        actor=actor,
+        data={"status": ret.status, "outcome": outcome, "channel": payload.channel},
+    )
     if needs_pickup and payload.pickup is not None:
-        _book_pickup(session, ret, order, payload.pickup.date, payload.pickup.window,
-                     on_hold=status == ReturnStatus.under_review, actor=actor)
+        _book_pickup(
+            session,
+            ret,
+            order,
+            payload.pickup.date,
+            payload.pickup.window,
+            on_hold=status == ReturnStatus.under_review,
+            actor=actor,
+        )
     session.flush()
     session.refresh(ret)
     _announce_created(session, merchant, ret, order, decision)
     return serialize(ret)
 
 
-def _book_pickup(session: Session, ret: ReturnRequest, order: Order, day: date, window: str,
-                 *, on_hold: bool, actor: str) -> Pickup:
+def _book_pickup(
+    session: Session, ret: ReturnRequest, order: Order, day: date, window: str, *, on_hold: bool, actor: str
+) -> Pickup:
     try:
-        booking = get_carrier().book(session, postcode=order.postcode, day=day, window=window,
-                                     today=today())
+        booking = get_carrier().book(session, postcode=order.postcode, day=day, window=window, today=today())
     except SlotUnavailable as exc:
         raise ReturnError(409, str(exc)) from None
     pickup = Pickup(
-        return_id=ret.id, carrier=booking.carrier, date=booking.date, window=booking.window,
-        reference=booking.reference, status="on_hold" if on_hold else "scheduled",
-        name=order.shipping_name, address_line1=order.address_line1, city=order.city,
-        postcode=order.postcode, country=order.country,
+        return_id=ret.id,
+        carrier=booking.carrier,
+        date=booking.date,
+        window=booking.window,
+        reference=booking.reference,
+        status="on_hold" if on_hold else "scheduled",
+        name=order.shipping_name,
+        address_line1=order.address_line1,
+        city=order.city,
+        postcode=order.postcode,
+        country=order.country,
     )
     session.add(pickup)
     if not on_hold:
-        _move(session, ret, ReturnStatus.pickup_scheduled, actor=actor,
-              data={"reference": booking.reference, "date": booking.date.isoformat(),
-                    "window": booking.window})
+        _move(
+            session,
+            ret,
+            ReturnStatus.pickup_scheduled,
+            actor=actor,
+            data={"reference": booking.reference, "date": booking.date.isoformat(), "window": booking.window},
+        )
     return pickup
 
 
-def _move(session: Session, ret: ReturnRequest, to: ReturnStatus, *, actor: str,
-          data: dict[str, Any] | None = None) -> None:
+def _move(
+    session: Session, ret: ReturnRequest, to: ReturnStatus, *, actor: str, data: dict[str, Any] | None = None
+) -> None:
     from api.models import TRANSITIONS
 
     current = ReturnStatus(ret.status)
     if to not in TRANSITIONS[current]:
-        raise ReturnError(409, f"A return that is {current.value.replace('_', ' ')} cannot become "
-                               f"{to.value.replace('_', ' ')}.")
+        raise ReturnError(
+            409,
+            f"A return that is {current.value.replace('_', ' ')} cannot become {to.value.replace('_', ' ')}.",
+        )
     ret.status = to.value
-    audit.record(session, merchant_id=ret.merchant_id, entity_type="return", entity_id=ret.rma,
-                 action=f"status:{to.value}", actor=actor, data={"from": current.value, **(data or {})})
+    audit.record(
+        session,
+        merchant_id=ret.merchant_id,
+        entity_type="return",
+        entity_id=ret.rma,
+        action=f"status:{to.value}",
+        actor=actor,
+        data={"from": current.value, **(data or {})},
+    )
 
 
-def transition(session: Session, ret: ReturnRequest, to: ReturnStatus, *, actor: str,
-               data: dict[str, Any] | None = None) -> None:
+def transition(
+    session: Session, ret: ReturnRequest, to: ReturnStatus, *, actor: str, data: dict[str, Any] | None = None
+) -> None:
     _move(session, ret, to, actor=actor, data=data)
 
 
@@ -262,14 +311,21 @@ def _email_context(
 ) -> dict[str, Any]:
     pickup = ret.pickup
     return {
-        "rma": ret.rma, "order_number": order.number,
+        "rma": ret.rma,
+        "order_number": order.number,
         "items": [f"{i.quantity} x {i.order_item.name}" for i in ret.items],
-        "reasons": [r["shopper_message"] for r in (decision or {}).get("rules", [])
-                    if r.get("shopper_message") and r.get("effect") != "info"],
+        "reasons": [
+            r["shopper_message"]
+            for r in (decision or {}).get("rules", [])
+            if r.get("shopper_message") and r.get("effect") != "info"
+        ],
         "refund_amount": f"{ret.refund_amount:.2f} {order.currency}",
-        "resolution": ret.resolution.replace("_", " "), "keep_item": ret.keep_item,
-        "review_hours": REVIEW_HOURS, "note": "",
-        "carrier": pickup.carrier if pickup else "", "reference": pickup.reference if pickup else "",
+        "resolution": ret.resolution.replace("_", " "),
+        "keep_item": ret.keep_item,
+        "review_hours": REVIEW_HOURS,
+        "note": "",
+        "carrier": pickup.carrier if pickup else "",
+        "reference": pickup.reference if pickup else "",
         "pickup_date": pickup.date.strftime("%A %d %B %Y") if pickup else "",
         "pickup_window": f"{pickup.window} ({WINDOWS[pickup.window]})" if pickup else "",
         "label_url": label_url(ret),
@@ -277,17 +333,27 @@ def _email_context(
     }
 
 
-def _announce_created(session: Session, merchant: Merchant, ret: ReturnRequest, order: Order,
-                      decision: dict[str, Any]) -> None:
+def _announce_created(
+    session: Session, merchant: Merchant, ret: ReturnRequest, order: Order, decision: dict[str, Any]
+) -> None:
     ctx = _email_context(ret, order, decision)
-    event = "return_approved" if ret.status in (ReturnStatus.approved, ReturnStatus.pickup_scheduled) \
+    event = (
+        "return_approved"
+        if ret.status in (ReturnStatus.approved, ReturnStatus.pickup_scheduled)
         else "return_under_review"
-    notify.enqueue(session, merchant=merchant, event=event, to=order.email,
-                   dedupe_key=f"{ret.rma}:{event}", context=ctx)
+    )
+    notify.enqueue(
+        session, merchant=merchant, event=event, to=order.email, dedupe_key=f"{ret.rma}:{event}", context=ctx
+    )
     if ret.status == ReturnStatus.pickup_scheduled:
-        notify.enqueue(session, merchant=merchant, event="pickup_scheduled", to=order.email,
-                       dedupe_key=f"{ret.rma}:pickup:{ret.pickup.reference if ret.pickup else ''}",
-                       context=ctx)
+        notify.enqueue(
+            session,
+            merchant=merchant,
+            event="pickup_scheduled",
+            to=order.email,
+            dedupe_key=f"{ret.rma}:pickup:{ret.pickup.reference if ret.pickup else ''}",
+            context=ctx,
+        )
 
 
 def label_url(ret: ReturnRequest) -> str:
@@ -308,22 +374,41 @@ def serialize(ret: ReturnRequest) -> dict[str, Any]:
         "keep_item": ret.keep_item,
         "created_at": ret.created_at.isoformat(),
         "items": [
-            {"order_item_id": i.order_item_id, "name": i.order_item.name, "quantity": i.quantity,
-             "reason_code": i.reason_code, "reason_text": i.reason_text,
-             "photo_ids": [p.id for p in i.photos]}
+            {
+                "order_item_id": i.order_item_id,
+                "name": i.order_item.name,
+                "quantity": i.quantity,
+                "reason_code": i.reason_code,
+                "reason_text": i.reason_text,
+                "photo_ids": [p.id for p in i.photos],
+            }
             for i in ret.items
         ],
-        "decision": None if decision is None else {
-            "outcome": decision.outcome, "policy_version": decision.policy_version,
-            "rules": decision.rules, "decided_by": decision.decided_by,
-            "reasons": [r.get("shopper_message", "") for r in decision.rules
-                        if r.get("effect") != "info"],
+        "decision": None
+        if decision is None
+        else {
+            "outcome": decision.outcome,
+            "policy_version": decision.policy_version,
+            "rules": decision.rules,
+            "decided_by": decision.decided_by,
+            "reasons": [r.get("shopper_message", "") for r in decision.rules if r.get("effect") != "info"],
         },
-        "pickup": None if pickup is None else {
-            "carrier": pickup.carrier, "date": pickup.date.isoformat(), "window": pickup.window,
-            "hours": WINDOWS[pickup.window], "reference": pickup.reference, "status": pickup.status,
-            "address": {"name": pickup.name, "line1": pickup.address_line1, "city": pickup.city,
-                        "postcode": pickup.postcode, "country": pickup.country},
+        "pickup": None
+        if pickup is None
+        else {
+            "carrier": pickup.carrier,
+            "date": pickup.date.isoformat(),
+            "window": pickup.window,
+            "hours": WINDOWS[pickup.window],
+            "reference": pickup.reference,
+            "status": pickup.status,
+            "address": {
+                "name": pickup.name,
+                "line1": pickup.address_line1,
+                "city": pickup.city,
+                "postcode": pickup.postcode,
+                "country": pickup.country,
+            },
         },
         "label_url": label_url(ret) if pickup is not None else None,
         "review_hours": REVIEW_HOURS if ret.status == ReturnStatus.under_review else None,
@@ -332,13 +417,19 @@ def serialize(ret: ReturnRequest) -> dict[str, Any]:
 
 # --- shopper self-service ----------------------------------------------------------------------
 
+
 def _with_proof(session: Session, rma: str, proof: Proof | None) -> ReturnRequest:
     ret = session.scalar(select(ReturnRequest).where(ReturnRequest.rma == rma.strip().upper()))
     if ret is None:
         raise ReturnError(404, RETURN_NOT_FOUND)
     if proof is not None:
-        order = find_order(session, order_number=ret.order.number, email=proof.email,
-                           postcode=proof.postcode, merchant_id=ret.merchant_id)
+        order = find_order(
+            session,
+            order_number=ret.order.number,
+            email=proof.email,
+            postcode=proof.postcode,
+            merchant_id=ret.merchant_id,
+        )
         if order is None or order.id != ret.order_id:
             raise ReturnError(404, RETURN_NOT_FOUND)
     return ret
@@ -347,33 +438,47 @@ def _with_proof(session: Session, rma: str, proof: Proof | None) -> ReturnReques
 def lookup(session: Session, query: ReturnLookup) -> list[dict[str, Any]]:
     if query.rma:
         return [serialize(_with_proof(session, query.rma, query))]
-    order = _resolve(session, order_number=normalise_order_number(query.order_number or ""),
-                     email=query.email, postcode=query.postcode, refresh=False)
+    order = _resolve(
+        session,
+        order_number=normalise_order_number(query.order_number or ""),
+        email=query.email,
+        postcode=query.postcode,
+        refresh=False,
+    )
     if order is None:
         raise ReturnError(404, NOT_FOUND)
-    rets = session.scalars(select(ReturnRequest).where(ReturnRequest.order_id == order.id)
-                           .order_by(ReturnRequest.id))
+    rets = session.scalars(
+        select(ReturnRequest).where(ReturnRequest.order_id == order.id).order_by(ReturnRequest.id)
+    )
     return [serialize(r) for r in rets]
 
 
 def cancel(session: Session, rma: str, proof: Proof | None, *, actor: str) -> dict[str, Any]:
     ret = _with_proof(session, rma, proof)
     if ReturnStatus(ret.status) not in CANCELLABLE:
-        raise ReturnError(409, f"Return {ret.rma} is {ret.status.replace('_', ' ')} and can no longer "
-                               "be cancelled.")
+        raise ReturnError(
+            409, f"Return {ret.rma} is {ret.status.replace('_', ' ')} and can no longer be cancelled."
+        )
     _move(session, ret, ReturnStatus.cancelled, actor=actor)
     for pickup in ret.pickups:
         pickup.status = "cancelled"
     merchant = session.get(Merchant, ret.merchant_id)
     assert merchant is not None
-    notify.enqueue(session, merchant=merchant, event="return_cancelled", to=ret.order.email,
-                   dedupe_key=f"{ret.rma}:cancelled", context=_email_context(ret, ret.order))
+    notify.enqueue(
+        session,
+        merchant=merchant,
+        event="return_cancelled",
+        to=ret.order.email,
+        dedupe_key=f"{ret.rma}:cancelled",
+        context=_email_context(ret, ret.order),
+    )
     session.flush()
     return serialize(ret)
 
 
-def reschedule(session: Session, rma: str, proof: Proof | None, day: date, window: str, *,
-               actor: str) -> dict[str, Any]:
+def reschedule(
+    session: Session, rma: str, proof: Proof | None, day: date, window: str, *, actor: str
+) -> dict[str, Any]:
     ret = _with_proof(session, rma, proof)
     old = ret.pickup
     if old is None or ret.status not in (ReturnStatus.pickup_scheduled, ReturnStatus.under_review):
@@ -382,28 +487,46 @@ def reschedule(session: Session, rma: str, proof: Proof | None, day: date, windo
     old.status = "cancelled"
     session.flush()
     try:
-        booking = get_carrier().book(session, postcode=old.postcode, day=day, window=window,
-                                     today=today())
+        booking = get_carrier().book(session, postcode=old.postcode, day=day, window=window, today=today())
     except SlotUnavailable as exc:
         raise ReturnError(409, str(exc)) from None
-    session.add(Pickup(
-        return_id=ret.id, carrier=booking.carrier, date=booking.date, window=booking.window,
-        reference=booking.reference, status="on_hold" if on_hold else "scheduled",
-        name=old.name, address_line1=old.address_line1, city=old.city, postcode=old.postcode,
-        country=old.country,
-    ))
-    audit.record(session, merchant_id=ret.merchant_id, entity_type="return", entity_id=ret.rma,
-                 action="pickup_rescheduled", actor=actor,
-                 data={"from": old.reference, "to": booking.reference, "date": day.isoformat(),
-                       "window": window})
+    session.add(
+        Pickup(
+            return_id=ret.id,
+            carrier=booking.carrier,
+            date=booking.date,
+            window=booking.window,
+            reference=booking.reference,
+            status="on_hold" if on_hold else "scheduled",
+            name=old.name,
+            address_line1=old.address_line1,
+            city=old.city,
+            postcode=old.postcode,
+            country=old.country,
+        )
+    )
+    audit.record(
+        session,
+        merchant_id=ret.merchant_id,
+        entity_type="return",
+        entity_id=ret.rma,
+        action="pickup_rescheduled",
+        actor=actor,
+        data={"from": old.reference, "to": booking.reference, "date": day.isoformat(), "window": window},
+    )
     session.flush()
     session.refresh(ret)
     merchant = session.get(Merchant, ret.merchant_id)
     assert merchant is not None
     if not on_hold:
-        notify.enqueue(session, merchant=merchant, event="pickup_scheduled", to=ret.order.email,
-                       dedupe_key=f"{ret.rma}:pickup:{booking.reference}",
-                       context=_email_context(ret, ret.order))
+        notify.enqueue(
+            session,
+            merchant=merchant,
+            event="pickup_scheduled",
+            to=ret.order.email,
+            dedupe_key=f"{ret.rma}:pickup:{booking.reference}",
+            context=_email_context(ret, ret.order),
+        )
     return serialize(ret)
 
 
@@ -411,9 +534,16 @@ def history(session: Session, rma: str, proof: Proof | None) -> list[dict[str, A
     from api.models import AuditLog
 
     ret = _with_proof(session, rma, proof)
-    rows = session.scalars(select(AuditLog).where(AuditLog.entity_type == "return",
-                                                  AuditLog.entity_id == ret.rma)
-                           .order_by(AuditLog.id))
-    return [{"at": r.created_at.isoformat(), "action": r.action,
-             "status": r.action.split(":", 1)[1] if r.action.startswith("status:") else None}
-            for r in rows]
+    rows = session.scalars(
+        select(AuditLog)
+        .where(AuditLog.entity_type == "return", AuditLog.entity_id == ret.rma)
+        .order_by(AuditLog.id)
+    )
+    return [
+        {
+            "at": r.created_at.isoformat(),
+            "action": r.action,
+            "status": r.action.split(":", 1)[1] if r.action.startswith("status:") else None,
+        }
+        for r in rows
+    ]

@@ -666,25 +666,44 @@ def tell_shopper_in_chat(notice: ChatNotice) -> bool:
             message = notice.message
             entities: dict[str, Any] = {"review_event": notice.event}
             pickup = ret.pickup if ret is not None else None
-            if (ret is not None and notice.event == "review_approved" and pickup is not None
-                    and pickup.status == "scheduled"):
+            if (
+                ret is not None
+                and notice.event == "review_approved"
+                and pickup is not None
+                and pickup.status == "scheduled"
+            ):
                 # The approval booked the pickup: say when, so the shopper can get the parcel ready.
-                message += (f" Pickup booked: {pickup.date:%A %d %B}, {pickup.window}, "
-                            f"reference {pickup.reference}.")
-                entities.update({"pickup_date": pickup.date.isoformat(),
-                                 "pickup_window": pickup.window,
-                                 "pickup_reference": pickup.reference,
-                                 "label_url": returns_service.label_url(ret)})
+                message += (
+                    f" Pickup booked: {pickup.date:%A %d %B}, {pickup.window}, reference {pickup.reference}."
+                )
+                entities.update(
+                    {
+                        "pickup_date": pickup.date.isoformat(),
+                        "pickup_window": pickup.window,
+                        "pickup_reference": pickup.reference,
+                        "label_url": returns_service.label_url(ret),
+                    }
+                )
             entities["review_message"] = message
             queued = queue_chat_notice(
-                session, merchant_id=ret.merchant_id if ret is not None else None, rma=notice.rma,
-                conversation_id=notice.conversation_id, channel=notice.channel, event=notice.event,
-                message=message, dedupe_key=f"{notice.rma}:chat:{notice.event}:{digest}",
-                intent="EXTERNAL_review_decision", entities=entities,
+                session,
+                merchant_id=ret.merchant_id if ret is not None else None,
+                rma=notice.rma,
+                conversation_id=notice.conversation_id,
+                channel=notice.channel,
+                event=notice.event,
+                message=message,
+                dedupe_key=f"{notice.rma}:chat:{notice.event}:{digest}",
+                intent="EXTERNAL_review_decision",
+                entities=entities,
             )
         if queued is None:
-            log.info("chat notice not queued (channel %s cannot push): %s %s", notice.channel,
-                     notice.rma, notice.event)
+            log.info(
+                "chat notice not queued (channel %s cannot push): %s %s",
+                notice.channel,
+                notice.rma,
+                notice.event,
+            )
         return queued is not None
     except Exception:
         log.exception("chat notice for %s could not be queued", notice.rma)

@@ -71,8 +71,9 @@ def _later(seconds: float) -> Any:
     return utcnow() + timedelta(seconds=seconds)
 
 
-def test_notices_reach_rasa_after_a_failure(client: Any, rasa: FakeRasa,
-                                            merchant_headers: dict[str, str]) -> None:
+def test_notices_reach_rasa_after_a_failure(
+    client: Any, rasa: FakeRasa, merchant_headers: dict[str, str]
+) -> None:
     from api.services import mailer
 
     ret = create_return(client, "100231")  # channel socketio, conversation conv-test
@@ -94,19 +95,22 @@ def test_notices_reach_rasa_after_a_failure(client: Any, rasa: FakeRasa,
     assert len(rasa.requests) == 3
     delivered = rasa.requests[1:]
     assert {q["path"] for q in rasa.requests} == {"/conversations/conv-test/trigger_intent"}
-    assert all(q["query"] == {"output_channel": ["latest"], "token": ["rasa-test-token"]}
-               for q in rasa.requests)
+    assert all(
+        q["query"] == {"output_channel": ["latest"], "token": ["rasa-test-token"]} for q in rasa.requests
+    )
     assert sorted(q["body"]["entities"]["return_event"] for q in delivered) == ["received", "refund_issued"]
-    assert all(q["body"]["name"] == "EXTERNAL_return_update" and
-               q["body"]["entities"]["rma"] == ret["rma"] for q in delivered)
+    assert all(
+        q["body"]["name"] == "EXTERNAL_return_update" and q["body"]["entities"]["rma"] == ret["rma"]
+        for q in delivered
+    )
     refund = next(q for q in delivered if q["body"]["entities"]["return_event"] == "refund_issued")
     assert ret["refund_amount"] in refund["body"]["entities"]["return_message"]
     assert count(DeliveryAttempt, DeliveryAttempt.queue == "chat") == 3
 
 
-def test_rasa_down_never_blocks_and_is_retried(client: Any, database: str,
-                                               monkeypatch: pytest.MonkeyPatch,
-                                               merchant_headers: dict[str, str]) -> None:
+def test_rasa_down_never_blocks_and_is_retried(
+    client: Any, database: str, monkeypatch: pytest.MonkeyPatch, merchant_headers: dict[str, str]
+) -> None:
     from api.services import mailer
     from api.settings import get_settings
     from tests.support import free_port
@@ -114,15 +118,18 @@ def test_rasa_down_never_blocks_and_is_retried(client: Any, database: str,
     monkeypatch.setenv("RASA_URL", f"http://127.0.0.1:{free_port()}")
     get_settings.cache_clear()
     ret = create_return(client, "100231")
-    assert client.post(f"/api/v1/returns/{ret['rma']}/receive", json={},
-                       headers=merchant_headers).status_code == 200
+    assert (
+        client.post(f"/api/v1/returns/{ret['rma']}/receive", json={}, headers=merchant_headers).status_code
+        == 200
+    )
     stats = mailer.deliver_chat_notices()
     assert stats.retried == 1 and stats.sent == 0
     assert all(n.status == "pending" and "ConnectError" in n.last_error for n in rows(ChatNotice))
 
 
-def test_channels_that_cannot_push_get_no_notice(client: Any, database: str,
-                                                 merchant_headers: dict[str, str]) -> None:
+def test_channels_that_cannot_push_get_no_notice(
+    client: Any, database: str, merchant_headers: dict[str, str]
+) -> None:
     ret = create_return(client, "100231", channel="rest")
     client.post(f"/api/v1/returns/{ret['rma']}/receive", json={}, headers=merchant_headers)
     assert count(ChatNotice) == 0

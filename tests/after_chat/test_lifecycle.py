@@ -19,12 +19,16 @@ def _status(rma: str) -> str:
 
 
 def _statuses(rma: str) -> list[str]:
-    return [a.action.split(":", 1)[1] for a in rows(AuditLog, AuditLog.entity_id == rma)
-            if a.action.startswith("status:")]
+    return [
+        a.action.split(":", 1)[1]
+        for a in rows(AuditLog, AuditLog.entity_id == rma)
+        if a.action.startswith("status:")
+    ]
 
 
-def test_whole_lifecycle_requested_to_refunded(client: Any, running_inbox: Inbox,
-                                               merchant_headers: dict[str, str]) -> None:
+def test_whole_lifecycle_requested_to_refunded(
+    client: Any, running_inbox: Inbox, merchant_headers: dict[str, str]
+) -> None:
     from api.services import mailer
 
     inbox = running_inbox
@@ -33,9 +37,11 @@ def test_whole_lifecycle_requested_to_refunded(client: Any, running_inbox: Inbox
     mailer.deliver_emails()
     assert inbox.events() == ["return_approved", "pickup_scheduled"]
 
-    steps = [("dispatched", "courier_dispatched", "pickup_scheduled"),
-             ("picked_up", "picked_up", "picked_up"),
-             ("delivered_to_warehouse", "received_at_warehouse", "received")]
+    steps = [
+        ("dispatched", "courier_dispatched", "pickup_scheduled"),
+        ("picked_up", "picked_up", "picked_up"),
+        ("delivered_to_warehouse", "received_at_warehouse", "received"),
+    ]
     for i, (kind, event, status) in enumerate(steps):
         r = carrier_event(client, ref, kind, f"evt-{i}")
         assert r.status_code == 200 and r.json()["return_status"] == status
@@ -45,8 +51,9 @@ def test_whole_lifecycle_requested_to_refunded(client: Any, running_inbox: Inbox
         assert mail["To"] == "jane@example.com"
         assert rma in mail.get_body(("plain",)).get_content()
 
-    r = client.post(f"/api/v1/returns/{rma}/receive", json={"condition": "as_expected"},
-                    headers=merchant_headers)
+    r = client.post(
+        f"/api/v1/returns/{rma}/receive", json={"condition": "as_expected"}, headers=merchant_headers
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "refunded" and r.json()["changed"] is True
     assert mailer.deliver_emails().sent == 1
@@ -56,12 +63,22 @@ def test_whole_lifecycle_requested_to_refunded(client: Any, running_inbox: Inbox
     assert f"{ret['refund_amount']} USD" in text
     entry = rows(LedgerEntry)[0]
     assert (entry.kind, entry.amount_minor, entry.currency, entry.reason) == (
-        "refund", round(float(ret["refund_amount"]) * 100), "USD", "requested_by_customer")
+        "refund",
+        round(float(ret["refund_amount"]) * 100),
+        "USD",
+        "requested_by_customer",
+    )
     assert entry.idempotency_key == f"{rma}:refund" and entry.provider_reference in text
 
     # every email exactly once, in lifecycle order; the audit log tells the same story
-    assert inbox.events() == ["return_approved", "pickup_scheduled", "courier_dispatched", "picked_up",
-                              "received_at_warehouse", "refund_issued"]
+    assert inbox.events() == [
+        "return_approved",
+        "pickup_scheduled",
+        "courier_dispatched",
+        "picked_up",
+        "received_at_warehouse",
+        "refund_issued",
+    ]
     assert all(m.status == "sent" for m in rows(OutboxMessage))
     assert _statuses(rma) == ["pickup_scheduled", "picked_up", "received", "refunded"]
     actions = [a.action for a in rows(AuditLog, AuditLog.entity_id == rma)]
@@ -74,8 +91,9 @@ def test_whole_lifecycle_requested_to_refunded(client: Any, running_inbox: Inbox
     assert count(LedgerEntry) == 1 and mailer.deliver_emails().total == 0
 
 
-def test_duplicate_and_late_webhooks_change_nothing(client: Any, database: str,
-                                                    merchant_headers: dict[str, str]) -> None:
+def test_duplicate_and_late_webhooks_change_nothing(
+    client: Any, database: str, merchant_headers: dict[str, str]
+) -> None:
     ret = create_return(client, "100231")
     rma, ref = ret["rma"], ret["pickup"]["reference"]
     for event_id in ("a", "a"):  # same id twice
@@ -91,23 +109,36 @@ def test_duplicate_and_late_webhooks_change_nothing(client: Any, database: str,
     received_mails = count(OutboxMessage, OutboxMessage.event == "received_at_warehouse")
     assert received_mails == 1
     # after the refund a late courier scan is recorded but moves nothing
-    assert client.post(f"/api/v1/returns/{rma}/receive", json={},
-                       headers=merchant_headers).json()["status"] == "refunded"
+    assert (
+        client.post(f"/api/v1/returns/{rma}/receive", json={}, headers=merchant_headers).json()["status"]
+        == "refunded"
+    )
     outbox = count(OutboxMessage)
     late = carrier_event(client, ref, "picked_up", "f")
-    assert late.status_code == 200 and late.json() == {"status": "stale", "rma": rma,
-                                                       "return_status": "refunded"}
+    assert late.status_code == 200 and late.json() == {
+        "status": "stale",
+        "rma": rma,
+        "return_status": "refunded",
+    }
     assert _status(rma) == "refunded" and count(OutboxMessage) == outbox
     assert count(LedgerEntry) == 1
 
 
-def test_warehouse_receipt_before_any_scan_and_store_credit(client: Any, database: str,
-                                                            merchant_headers: dict[str, str]) -> None:
+def test_warehouse_receipt_before_any_scan_and_store_credit(
+    client: Any, database: str, merchant_headers: dict[str, str]
+) -> None:
     ret = create_return(client, "100231")
     rma = ret["rma"]
-    r = client.post(f"/api/v1/returns/{rma}/receive",
-                    json={"condition": "used", "refund_amount": "100.00", "resolution": "store_credit",
-                          "note": "worn once"}, headers=merchant_headers)
+    r = client.post(
+        f"/api/v1/returns/{rma}/receive",
+        json={
+            "condition": "used",
+            "refund_amount": "100.00",
+            "resolution": "store_credit",
+            "note": "worn once",
+        },
+        headers=merchant_headers,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "credited"
     assert _statuses(rma) == ["pickup_scheduled", "picked_up", "received", "credited"]
@@ -122,8 +153,9 @@ def test_warehouse_receipt_before_any_scan_and_store_credit(client: Any, databas
     assert count(OutboxMessage, OutboxMessage.event == "received_at_warehouse") == 1
 
 
-def test_exchange_reserves_the_new_variant(client: Any, database: str,
-                                           merchant_headers: dict[str, str]) -> None:
+def test_exchange_reserves_the_new_variant(
+    client: Any, database: str, merchant_headers: dict[str, str]
+) -> None:
     from api.db import session_scope
     from api.models import OrderItem, ProductVariant
 
@@ -131,14 +163,18 @@ def test_exchange_reserves_the_new_variant(client: Any, database: str,
     with session_scope() as s:
         item = s.scalar(select(ReturnItem))
         order_item = s.get(OrderItem, item.order_item_id)
-        variant = s.scalar(select(ProductVariant).where(ProductVariant.product_id == order_item.product_id,
-                                                        ProductVariant.id != order_item.variant_id))
+        variant = s.scalar(
+            select(ProductVariant).where(
+                ProductVariant.product_id == order_item.product_id, ProductVariant.id != order_item.variant_id
+            )
+        )
         assert variant is not None
         variant.stock = 1
         item.exchange_variant_id = variant.id
         variant_id, variant_name = variant.id, variant.name
-    r = client.post(f"/api/v1/returns/{ret['rma']}/receive", json={"resolution": "exchange"},
-                    headers=merchant_headers)
+    r = client.post(
+        f"/api/v1/returns/{ret['rma']}/receive", json={"resolution": "exchange"}, headers=merchant_headers
+    )
     assert r.status_code == 200 and r.json()["status"] == "exchanged", r.text
     assert rows(ProductVariant, ProductVariant.id == variant_id)[0].stock == 0
     mail = rows(OutboxMessage, OutboxMessage.event == "exchange_shipped")[0]
@@ -147,8 +183,9 @@ def test_exchange_reserves_the_new_variant(client: Any, database: str,
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_receive_checks_owner_state_and_input(client: Any, database: str,
-                                              merchant_headers: dict[str, str]) -> None:
+def test_receive_checks_owner_state_and_input(
+    client: Any, database: str, merchant_headers: dict[str, str]
+) -> None:
     from tests.api.helpers import other_merchant_headers
 
     ret = create_return(client, "100231")
@@ -171,8 +208,13 @@ def test_ledger_is_idempotent_like_a_provider(client: Any, database: str) -> Non
     create_return(client, "100231")
     with session_scope() as s:
         ret = s.scalar(select(ReturnRequest))
-        args = {"merchant_id": ret.merchant_id, "return_id": ret.id, "currency": "USD",
-                "reason": "requested_by_customer", "payment_reference": "pi_1"}
+        args = {
+            "merchant_id": ret.merchant_id,
+            "return_id": ret.id,
+            "currency": "USD",
+            "reason": "requested_by_customer",
+            "payment_reference": "pi_1",
+        }
         first = LedgerProvider().refund(s, idempotency_key="k1", amount_minor=500, **args)
         again = LedgerProvider().refund(s, idempotency_key="k1", amount_minor=500, **args)
         assert again.replayed and again.reference == first.reference
@@ -182,8 +224,9 @@ def test_ledger_is_idempotent_like_a_provider(client: Any, database: str) -> Non
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_keep_item_return_is_settled_without_a_parcel(client: Any, database: str,
-                                                      merchant_headers: dict[str, str]) -> None:
+def test_keep_item_return_is_settled_without_a_parcel(
+    client: Any, database: str, merchant_headers: dict[str, str]
+) -> None:
     ret = create_return(client, "100237", reason="changed_mind")
     if not ret["keep_item"]:
         pytest.skip("the active policy does not let the shopper keep this item")

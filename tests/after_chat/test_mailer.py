@@ -74,8 +74,9 @@ def test_email_is_multipart_branded_with_label_pdf(client: Any, running_inbox: I
     assert not list(approved.iter_attachments())
 
 
-def test_backoff_grows_and_gives_up_after_max_attempts(client: Any, inbox: Inbox,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_backoff_grows_and_gives_up_after_max_attempts(
+    client: Any, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from api.services import mailer
     from api.settings import get_settings
 
@@ -126,8 +127,7 @@ def test_concurrent_workers_never_send_twice(client: Any, database: str) -> None
                 sent.append(msg.id)
             return "ok"
 
-    workers = [threading.Thread(target=mailer.deliver_emails, kwargs={"transport": Slow()})
-               for _ in range(3)]
+    workers = [threading.Thread(target=mailer.deliver_emails, kwargs={"transport": Slow()}) for _ in range(3)]
     for w in workers:
         w.start()
     for w in workers:
@@ -161,8 +161,9 @@ def test_lease_expired_claim_is_retried(client: Any, database: str) -> None:
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_api_runs_the_worker_thread_when_enabled(database: str, var_dir: Any,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_runs_the_worker_thread_when_enabled(
+    database: str, var_dir: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import time
 
     from fastapi.testclient import TestClient

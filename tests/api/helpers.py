@@ -51,15 +51,30 @@ def item_ids(client: Any, order: str) -> list[int]:
     return [int(i["id"]) for i in lookup(client, order)["items"]]
 
 
-def draft(client: Any, order: str, reason: str = "changed_mind", *, item: int | None = None,
-          photo_ids: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+def draft(
+    client: Any,
+    order: str,
+    reason: str = "changed_mind",
+    *,
+    item: int | None = None,
+    photo_ids: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A one-item return draft for a demo order (the first item unless `item` says which)."""
     ids = item_ids(client, order)
     body: dict[str, Any] = {
-        "order_number": order, "email": email(order),
-        "items": [{"order_item_id": ids[0] if item is None else ids[item], "quantity": 1,
-                   "reason_code": reason, "photo_ids": photo_ids or []}],
-        "conversation_id": "conv-test", "channel": "socketio",
+        "order_number": order,
+        "email": email(order),
+        "items": [
+            {
+                "order_item_id": ids[0] if item is None else ids[item],
+                "quantity": 1,
+                "reason_code": reason,
+                "photo_ids": photo_ids or [],
+            }
+        ],
+        "conversation_id": "conv-test",
+        "channel": "socketio",
     }
     body.update(extra)
     return body
@@ -72,27 +87,41 @@ def first_slot(client: Any, order: str, index: int = 0) -> dict[str, str]:
     return {"date": slot["date"], "window": slot["window"]}
 
 
-def create_return(client: Any, order: str = "100231", reason: str = "doesnt_fit", *,
-                  key: str | None = None, slot_index: int = 0, **extra: Any) -> dict[str, Any]:
+def create_return(
+    client: Any,
+    order: str = "100231",
+    reason: str = "doesnt_fit",
+    *,
+    key: str | None = None,
+    slot_index: int = 0,
+    **extra: Any,
+) -> dict[str, Any]:
     """Create an approved return with a pickup (or keep-item) through the API; the 201 body."""
     body = draft(client, order, reason, **extra)
     body.setdefault("pickup", first_slot(client, order, slot_index))
     body.setdefault("address_confirmed", True)
-    r = client.post("/api/v1/returns", json=body,
-                    headers={**SERVICE, "Idempotency-Key": key or f"key-{uuid.uuid4().hex}"})
+    r = client.post(
+        "/api/v1/returns", json=body, headers={**SERVICE, "Idempotency-Key": key or f"key-{uuid.uuid4().hex}"}
+    )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
-def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), color: Any = (200, 30, 30),
-                mode: str = "RGB", **save: Any) -> bytes:
+def image_bytes(
+    fmt: str = "JPEG",
+    size: tuple[int, int] = (64, 48),
+    color: Any = (200, 30, 30),
+    mode: str = "RGB",
+    **save: Any,
+) -> bytes:
     out = io.BytesIO()
     Image.new(mode, size, color).save(out, format=fmt, **save)
     return out.getvalue()
 
 
-def upload(client: Any, data: bytes, filename: str = "photo.jpg", content_type: str = "image/jpeg",
-           **form: str) -> Any:
+def upload(
+    client: Any, data: bytes, filename: str = "photo.jpg", content_type: str = "image/jpeg", **form: str
+) -> Any:
     return client.post("/api/v1/uploads", files={"file": (filename, data, content_type)}, data=form)
 
 
@@ -102,12 +131,26 @@ def upload_photo(client: Any, color: tuple[int, int, int] = (200, 30, 30)) -> st
     return str(r.json()["photo_id"])
 
 
-def assess(client: Any, photo_id: str, *, damage: float, severity: str = "severe",
-           confidence: float = 0.9, **extra: Any) -> Any:
-    body = {"damage_probability": damage, "severity": severity, "damage_type": "crushed",
-            "confidence": confidence, "unusable_probability": 0.01,
-            "quality": {"ok": True, "issues": [], "message": ""},
-            "model_version": "damage-test-1", "latency_ms": 12.5, **extra}
+def assess(
+    client: Any,
+    photo_id: str,
+    *,
+    damage: float,
+    severity: str = "severe",
+    confidence: float = 0.9,
+    **extra: Any,
+) -> Any:
+    body = {
+        "damage_probability": damage,
+        "severity": severity,
+        "damage_type": "crushed",
+        "confidence": confidence,
+        "unusable_probability": 0.01,
+        "quality": {"ok": True, "issues": [], "message": ""},
+        "model_version": "damage-test-1",
+        "latency_ms": 12.5,
+        **extra,
+    }
     r = client.post(f"/api/v1/photos/{photo_id}/assessment", json=body, headers=SERVICE)
     assert r.status_code == 201, r.text
     return r
@@ -123,13 +166,13 @@ def signed(body: dict[str, Any], secret: str = "test-carrier-secret") -> tuple[b
     from api.security import hmac_hex
 
     raw = json.dumps(body).encode()
-    return raw, {"X-Courier-Signature": "sha256=" + hmac_hex(secret, raw),
-                 "Content-Type": "application/json"}
+    return raw, {"X-Courier-Signature": "sha256=" + hmac_hex(secret, raw), "Content-Type": "application/json"}
 
 
 def carrier_event(client: Any, reference: str, event: str, event_id: str) -> Any:
-    raw, headers = signed({"event_id": event_id, "reference": reference, "event": event,
-                           "at": "2026-01-01T10:00:00Z"})
+    raw, headers = signed(
+        {"event_id": event_id, "reference": reference, "event": event, "at": "2026-01-01T10:00:00Z"}
+    )
     return client.post("/api/v1/carrier/webhook", content=raw, headers=headers)
 
 
@@ -166,8 +209,14 @@ def other_merchant_headers(client: Any) -> dict[str, str]:
         merchant = Merchant(slug="other", name="Other Shop")
         session.add(merchant)
         session.flush()
-        session.add(MerchantUser(merchant_id=merchant.id, email=OTHER_EMAIL, role="admin",
-                                 password_hash=hash_password(OTHER_PASSWORD)))
+        session.add(
+            MerchantUser(
+                merchant_id=merchant.id,
+                email=OTHER_EMAIL,
+                role="admin",
+                password_hash=hash_password(OTHER_PASSWORD),
+            )
+        )
     r = client.post("/api/v1/auth/token", data={"username": OTHER_EMAIL, "password": OTHER_PASSWORD})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -49,11 +49,14 @@ def test_duplicate_event_changes_nothing(client: Any) -> None:
 
 
 @sqlite_only
-@pytest.mark.parametrize("headers", [
-    {},
-    {"X-Courier-Signature": "sha256=" + "0" * 64},
-    {"X-Courier-Signature": "not-even-the-format"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Courier-Signature": "sha256=" + "0" * 64},
+        {"X-Courier-Signature": "not-even-the-format"},
+    ],
+)
 def test_bad_signature_is_403_and_changes_nothing(client: Any, headers: dict[str, str]) -> None:
     ret = create_return(client)
     body = json.dumps({"event_id": "e1", "reference": ret["pickup"]["reference"], "event": "picked_up"})
@@ -77,14 +80,16 @@ def test_signature_with_another_secret_or_another_body_is_403(client: Any) -> No
 
 @sqlite_only
 def test_webhook_without_a_configured_secret_refuses_everything(
-        client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from api.settings import get_settings
 
     ret = create_return(client)
     monkeypatch.setenv("CARRIER_WEBHOOK_SECRET", "")
     get_settings.cache_clear()
-    raw, headers = signed({"event_id": "e", "reference": ret["pickup"]["reference"], "event": "picked_up"},
-                          secret="")
+    raw, headers = signed(
+        {"event_id": "e", "reference": ret["pickup"]["reference"], "event": "picked_up"}, secret=""
+    )
     assert client.post(URL, content=raw, headers=headers).status_code == 403
 
 
@@ -95,13 +100,15 @@ def test_unknown_reference_is_404(client: Any) -> None:
 
 
 @sqlite_only
-@pytest.mark.parametrize("body", [b"not json", json.dumps({"event_id": "e"}).encode(),
-                                  json.dumps(["a", "list"]).encode()])
+@pytest.mark.parametrize(
+    "body", [b"not json", json.dumps({"event_id": "e"}).encode(), json.dumps(["a", "list"]).encode()]
+)
 def test_malformed_event_is_422(client: Any, body: bytes) -> None:
     from api.security import hmac_hex
 
-    r = client.post(URL, content=body, headers={
-        "X-Courier-Signature": "sha256=" + hmac_hex("test-carrier-secret", body)})
+    r = client.post(
+        URL, content=body, headers={"X-Courier-Signature": "sha256=" + hmac_hex("test-carrier-secret", body)}
+    )
     assert r.status_code == 422 and "event_id" in r.json()["detail"]
 
 
@@ -121,8 +128,10 @@ def test_transition_not_allowed_is_409_and_changes_nothing(client: Any) -> None:
     assert status() == "pickup_scheduled" and count(AuditLog) == before
     # the refused event was not recorded, so the courier may send it again later
     carrier_event(client, ret["pickup"]["reference"], "picked_up", "evt-p")
-    assert carrier_event(client, ret["pickup"]["reference"], "delivered_to_warehouse",
-                         "evt-early").status_code == 200
+    assert (
+        carrier_event(client, ret["pickup"]["reference"], "delivered_to_warehouse", "evt-early").status_code
+        == 200
+    )
 
 
 def test_pickup_of_a_cancelled_return_is_409(client: Any) -> None:
@@ -137,8 +146,13 @@ def test_pickup_of_a_cancelled_return_is_409(client: Any) -> None:
 def test_lifecycle_table_allows_only_forward_moves() -> None:
     from api.models import TRANSITIONS, ReturnStatus
 
-    final = {ReturnStatus.rejected, ReturnStatus.refunded, ReturnStatus.exchanged,
-             ReturnStatus.credited, ReturnStatus.cancelled}
+    final = {
+        ReturnStatus.rejected,
+        ReturnStatus.refunded,
+        ReturnStatus.exchanged,
+        ReturnStatus.credited,
+        ReturnStatus.cancelled,
+    }
     assert set(TRANSITIONS) == set(ReturnStatus)
     assert all(TRANSITIONS[s] == set() for s in final)
     assert ReturnStatus.cancelled not in TRANSITIONS[ReturnStatus.picked_up]

@@ -10,8 +10,12 @@ from api.models import AuditLog, HandoffTicket
 from tests.api.helpers import SERVICE, WRONG_SERVICE, count, rows, sqlite_only
 
 URL = "/api/v1/handoffs"
-BODY = {"conversation_id": "conv-42", "channel": "telegram", "order_number": "#100231",
-        "message": "I want to talk to a person"}
+BODY = {
+    "conversation_id": "conv-42",
+    "channel": "telegram",
+    "order_number": "#100231",
+    "message": "I want to talk to a person",
+}
 
 
 def test_open_a_ticket(client: Any) -> None:
@@ -38,8 +42,9 @@ def test_handoff_needs_the_service_token(client: Any) -> None:
 
 
 @sqlite_only
-@pytest.mark.parametrize("body", [{}, {"conversation_id": "c" * 129},
-                                  {"conversation_id": "c", "message": "m" * 4001}])
+@pytest.mark.parametrize(
+    "body", [{}, {"conversation_id": "c" * 129}, {"conversation_id": "c", "message": "m" * 4001}]
+)
 def test_invalid_handoff_is_422(client: Any, body: dict[str, Any]) -> None:
     assert client.post(URL, json=body, headers=SERVICE).status_code == 422
     assert count(HandoffTicket) == 0

@@ -14,8 +14,9 @@ from tests.conftest import DB_PARAMS, _reset_postgres, configure
 
 
 @pytest.fixture(params=DB_PARAMS)
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path,
-                   monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def empty_database(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """Settings pointing at an empty database (no tables at all)."""
     from api.db import reset_caches
     from api.settings import get_settings
@@ -43,7 +44,8 @@ def table_names() -> set[str]:
 
 
 def test_upgrade_from_empty_then_down_to_base_and_up_again(
-        empty_database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    empty_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -102,8 +104,10 @@ def test_seed_from_empty_is_idempotent(empty_database: str, capsys: pytest.Captu
 
     def counts() -> list[int]:
         with session_scope() as session:
-            return [int(session.scalar(select(func.count()).select_from(m)) or 0)
-                    for m in (Merchant, MerchantUser, Customer, Product, ProductVariant, Order, OrderItem)]
+            return [
+                int(session.scalar(select(func.count()).select_from(m)) or 0)
+                for m in (Merchant, MerchantUser, Customer, Product, ProductVariant, Order, OrderItem)
+            ]
 
     first = counts()
     assert first[:2] == [1, 1] and first[5:] == [7, 8]
@@ -121,9 +125,17 @@ def test_seed_from_empty_is_idempotent(empty_database: str, capsys: pytest.Captu
         assert merchant is not None and merchant.name == "Acme Outfitters"
         orders = {o.number: o for o in session.scalars(select(Order))}
         now = datetime.now(UTC)
-        delivered_days = {n: (now - o.delivered_at).days if o.delivered_at else None
-                          for n, o in orders.items()}
-        assert delivered_days == {"100231": 5, "100232": 2, "100233": 45, "100234": 3, "100235": 4,
-                                  "100236": None, "100237": 2}
+        delivered_days = {
+            n: (now - o.delivered_at).days if o.delivered_at else None for n, o in orders.items()
+        }
+        assert delivered_days == {
+            "100231": 5,
+            "100232": 2,
+            "100233": 45,
+            "100234": 3,
+            "100235": 4,
+            "100236": None,
+            "100237": 2,
+        }
         assert orders["100236"].status == "shipped"
         assert all(o.status == "delivered" for n, o in orders.items() if n != "100236")

@@ -22,8 +22,18 @@ def test_lookup_by_email_returns_the_order(client: Any, order: str) -> None:
     assert body["shipping_address"]["postcode"] == DEMO[order][1]
     assert body["items"]
     for item in body["items"]:
-        assert {"id", "name", "sku", "category", "price", "quantity", "returnable_quantity",
-                "final_sale", "fragile", "variants"} <= set(item)
+        assert {
+            "id",
+            "name",
+            "sku",
+            "category",
+            "price",
+            "quantity",
+            "returnable_quantity",
+            "final_sale",
+            "fragile",
+            "variants",
+        } <= set(item)
         assert isinstance(item["price"], str)  # money as a decimal string, never a float
         assert item["returnable_quantity"] == item["quantity"] == 1
 
@@ -36,7 +46,10 @@ def test_demo_orders_match_the_design(client: Any) -> None:
     assert (shoes["name"], shoes["category"], shoes["price"]) == ("Running shoes", "footwear", "120.00")
     assert (shirt["category"], shirt["price"]) == ("apparel", "25.00")
     assert {v["name"]: v["in_stock"] for v in shoes["variants"]} == {
-        "EU 41": True, "EU 42": True, "EU 43": False}
+        "EU 41": True,
+        "EU 42": True,
+        "EU 43": False,
+    }
     [vase] = get("100232")["items"]
     assert vase["fragile"] is True and vase["price"] == "60.00"
     [swimsuit] = get("100235")["items"]
@@ -47,8 +60,15 @@ def test_demo_orders_match_the_design(client: Any) -> None:
 
 
 @sqlite_only
-@pytest.mark.parametrize("proof", [{"postcode": "10001"}, {"postcode": " 10001 "},
-                                   {"email": "JANE@example.com"}, {"email": " jane@example.com "}])
+@pytest.mark.parametrize(
+    "proof",
+    [
+        {"postcode": "10001"},
+        {"postcode": " 10001 "},
+        {"email": "JANE@example.com"},
+        {"email": " jane@example.com "},
+    ],
+)
 def test_lookup_proof_is_normalised(client: Any, proof: dict[str, str]) -> None:
     r = client.post(URL, json={"order_number": "100231", **proof})
     assert r.status_code == 200
@@ -88,10 +108,16 @@ def test_shopper_data_only_after_proof(client: Any) -> None:
 
 
 @sqlite_only
-@pytest.mark.parametrize("body", [{}, {"email": "jane@example.com"},
-                                  {"order_number": "", "email": "jane@example.com"},
-                                  {"order_number": "1" * 41, "email": "jane@example.com"},
-                                  {"order_number": "100231", "email": "jane@example.com", "extra": 1}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"email": "jane@example.com"},
+        {"order_number": "", "email": "jane@example.com"},
+        {"order_number": "1" * 41, "email": "jane@example.com"},
+        {"order_number": "100231", "email": "jane@example.com", "extra": 1},
+    ],
+)
 def test_malformed_lookup_is_422(client: Any, body: dict[str, Any]) -> None:
     r = client.post(URL, json=body)
     assert r.status_code == 422
@@ -133,11 +159,19 @@ def test_throttle_is_per_client(client: Any, monkeypatch: pytest.MonkeyPatch) ->
     guesser = {"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}
     for _ in range(get_settings().lookup_max_failures):
         client.post(URL, json={"order_number": "100231", "email": "x@example.com"}, headers=guesser)
-    assert client.post(URL, json={"order_number": "100231", "email": "jane@example.com"},
-                       headers=guesser).status_code == 429
+    assert (
+        client.post(
+            URL, json={"order_number": "100231", "email": "jane@example.com"}, headers=guesser
+        ).status_code
+        == 429
+    )
     other = {"X-Forwarded-For": "198.51.100.2"}
-    assert client.post(URL, json={"order_number": "100231", "email": "jane@example.com"},
-                       headers=other).status_code == 200
+    assert (
+        client.post(
+            URL, json={"order_number": "100231", "email": "jane@example.com"}, headers=other
+        ).status_code
+        == 200
+    )
 
 
 def test_failures_expire_after_the_window(client: Any) -> None:
@@ -153,21 +187,30 @@ def test_failures_expire_after_the_window(client: Any) -> None:
         client.post(URL, json={"order_number": "1", "email": "x@example.com"})
     assert client.post(URL, json={"order_number": "100231", "postcode": "10001"}).status_code == 429
     with session_scope() as session:
-        session.execute(update(LookupFailure).values(
-            created_at=datetime.now(UTC) - timedelta(seconds=settings.lookup_window_seconds + 5)))
+        session.execute(
+            update(LookupFailure).values(
+                created_at=datetime.now(UTC) - timedelta(seconds=settings.lookup_window_seconds + 5)
+            )
+        )
     assert client.post(URL, json={"order_number": "100231", "postcode": "10001"}).status_code == 200
 
 
 def test_the_action_server_is_throttled_per_conversation_not_as_one_client(
-        client: Any, service_headers: dict[str, str]) -> None:
+    client: Any, service_headers: dict[str, str]
+) -> None:
     guesser = {**service_headers, "X-Conversation-Id": "conv-guesser"}
     for _ in range(8):
-        client.post("/api/v1/orders/lookup", json={"order_number": "100232", "email": "x@example.com"},
-                    headers=guesser)
-    blocked = client.post("/api/v1/orders/lookup",
-                          json={"order_number": "100232", "email": "raj@example.com"}, headers=guesser)
+        client.post(
+            "/api/v1/orders/lookup",
+            json={"order_number": "100232", "email": "x@example.com"},
+            headers=guesser,
+        )
+    blocked = client.post(
+        "/api/v1/orders/lookup", json={"order_number": "100232", "email": "raj@example.com"}, headers=guesser
+    )
     assert blocked.status_code == 429 and "Retry-After" in blocked.headers
     other = {**service_headers, "X-Conversation-Id": "conv-honest-shopper"}
-    ok = client.post("/api/v1/orders/lookup", json={"order_number": "100232", "email": "raj@example.com"},
-                     headers=other)
+    ok = client.post(
+        "/api/v1/orders/lookup", json={"order_number": "100232", "email": "raj@example.com"}, headers=other
+    )
     assert ok.status_code == 200

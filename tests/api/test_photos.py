@@ -23,10 +23,16 @@ from tests.api.helpers import (
     upload_photo,
 )
 
-ASSESSMENT = {"damage_probability": 0.91, "severity": "severe", "damage_type": "crushed",
-              "confidence": 0.88, "unusable_probability": 0.02,
-              "quality": {"ok": True, "issues": [], "message": ""},
-              "model_version": "damage-convnext-2026.11.26", "latency_ms": 31.2}
+ASSESSMENT = {
+    "damage_probability": 0.91,
+    "severity": "severe",
+    "damage_type": "crushed",
+    "confidence": 0.88,
+    "unusable_probability": 0.02,
+    "quality": {"ok": True, "issues": [], "message": ""},
+    "model_version": "damage-convnext-2026.11.26",
+    "latency_ms": 31.2,
+}
 
 
 def png_b64() -> str:
@@ -34,6 +40,7 @@ def png_b64() -> str:
 
 
 # --- GET /api/v1/photos/{id} ------------------------------------------------------------------
+
 
 def test_service_gets_the_cleaned_bytes(client: Any) -> None:
     photo_id = upload_photo(client)
@@ -82,6 +89,7 @@ def test_merchant_dashboard_cookie_works_for_photos(client: Any, merchant_token:
 
 # --- POST /api/v1/photos/{id}/assessment ------------------------------------------------------
 
+
 def test_store_assessment(client: Any) -> None:
     photo_id = upload_photo(client)
     r = client.post(f"/api/v1/photos/{photo_id}/assessment", json=ASSESSMENT, headers=SERVICE)
@@ -95,8 +103,11 @@ def test_store_assessment(client: Any) -> None:
 
 def test_assessment_with_heatmap(client: Any, var_dir: Any) -> None:
     photo_id = upload_photo(client)
-    r = client.post(f"/api/v1/photos/{photo_id}/assessment",
-                    json={**ASSESSMENT, "heatmap_png_b64": png_b64()}, headers=SERVICE)
+    r = client.post(
+        f"/api/v1/photos/{photo_id}/assessment",
+        json={**ASSESSMENT, "heatmap_png_b64": png_b64()},
+        headers=SERVICE,
+    )
     assert r.status_code == 201 and r.json()["heatmap"] is True
     [stored] = rows(DamageAssessment)
     assert (var_dir / "uploads" / stored.heatmap_key).read_bytes().startswith(b"\x89PNG")
@@ -141,16 +152,20 @@ def test_assessment_of_unknown_photo_is_404(client: Any) -> None:
 
 
 @sqlite_only
-@pytest.mark.parametrize("change, fragment", [
-    ({"damage_probability": 1.5}, "damage_probability"),
-    ({"severity": "catastrophic"}, "severity"),
-    ({"confidence": -0.1}, "confidence"),
-    ({"model_version": None}, "model_version"),
-    ({"heatmap_png_b64": "%%% not base64 %%%"}, "base64"),
-    ({"heatmap_png_b64": base64.b64encode(b"GIF89a....").decode()}, "not a PNG"),
-])
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"damage_probability": 1.5}, "damage_probability"),
+        ({"severity": "catastrophic"}, "severity"),
+        ({"confidence": -0.1}, "confidence"),
+        ({"model_version": None}, "model_version"),
+        ({"heatmap_png_b64": "%%% not base64 %%%"}, "base64"),
+        ({"heatmap_png_b64": base64.b64encode(b"GIF89a....").decode()}, "not a PNG"),
+    ],
+)
 def test_invalid_assessment_is_422_and_writes_nothing(
-        client: Any, var_dir: Any, change: dict[str, Any], fragment: str) -> None:
+    client: Any, var_dir: Any, change: dict[str, Any], fragment: str
+) -> None:
     photo_id = upload_photo(client)
     r = client.post(f"/api/v1/photos/{photo_id}/assessment", json={**ASSESSMENT, **change}, headers=SERVICE)
     assert r.status_code == 422

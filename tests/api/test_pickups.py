@@ -32,6 +32,7 @@ def slots(client: Any, code: str, **params: Any) -> list[dict[str, Any]]:
 
 # --- slots ----------------------------------------------------------------------------------------
 
+
 def test_slots_are_the_next_business_days_morning_and_afternoon(client: Any) -> None:
     from api.services.returns import today
 
@@ -49,8 +50,16 @@ def test_slots_are_the_next_business_days_morning_and_afternoon(client: Any) -> 
 
 
 @sqlite_only
-@pytest.mark.parametrize("params", [{}, {"postcode": "1"}, {"postcode": "1" * 17},
-                                    {"postcode": "10001", "days": 0}, {"postcode": "10001", "days": 11}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"postcode": "1"},
+        {"postcode": "1" * 17},
+        {"postcode": "10001", "days": 0},
+        {"postcode": "10001", "days": 11},
+    ],
+)
 def test_slots_bad_query_is_422(client: Any, params: dict[str, Any]) -> None:
     r = client.get(SLOTS, params=params)
     assert r.status_code == 422 and isinstance(r.json()["detail"], str)
@@ -62,8 +71,9 @@ def test_full_window_is_unavailable_and_refused(client: Any, monkeypatch: pytest
     monkeypatch.setattr(LocalCourier, "capacity_per_window", 1)
     slot = first_slot(client, "100231")
     create_return(client, "100231", "doesnt_fit", pickup=slot)
-    taken = next(s for s in slots(client, "10001")
-                 if (s["date"], s["window"]) == (slot["date"], slot["window"]))
+    taken = next(
+        s for s in slots(client, "10001") if (s["date"], s["window"]) == (slot["date"], slot["window"])
+    )
     assert taken["available"] is False
     assert sum(not s["available"] for s in slots(client, "10001")) == 1
     assert all(s["available"] for s in slots(client, "94107"))  # another area is not affected
@@ -86,8 +96,13 @@ def test_capacity_counts_per_window(client: Any, monkeypatch: pytest.MonkeyPatch
 
 
 def test_pickup_outside_the_bookable_days_is_409(client: Any) -> None:
-    body = draft(client, "100231", "doesnt_fit", pickup={"date": "2000-01-03", "window": "morning"},
-                 address_confirmed=True)
+    body = draft(
+        client,
+        "100231",
+        "doesnt_fit",
+        pickup={"date": "2000-01-03", "window": "morning"},
+        address_confirmed=True,
+    )
     r = client.post("/api/v1/returns", json=body, headers={**SERVICE, "Idempotency-Key": "old-date-1"})
     assert r.status_code == 409 and "business days" in r.json()["detail"]
     assert rows(ReturnRequest) == []
@@ -95,9 +110,11 @@ def test_pickup_outside_the_bookable_days_is_409(client: Any) -> None:
 
 # --- reschedule -----------------------------------------------------------------------------------
 
+
 def reschedule(client: Any, rma: str, slot: dict[str, str], **proof: str) -> Any:
-    return client.post(f"/api/v1/returns/{rma}/reschedule", json={**(proof or {"email": email("100231")}),
-                                                                   **slot})
+    return client.post(
+        f"/api/v1/returns/{rma}/reschedule", json={**(proof or {"email": email("100231")}), **slot}
+    )
 
 
 def test_reschedule_moves_the_pickup(client: Any) -> None:
@@ -120,7 +137,8 @@ def test_reschedule_moves_the_pickup(client: Any) -> None:
 
 
 def test_reschedule_to_a_full_window_is_409_and_keeps_the_old_pickup(
-        client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from api.carrier.local import LocalCourier
 
     monkeypatch.setattr(LocalCourier, "capacity_per_window", 1)
@@ -159,9 +177,14 @@ def test_reschedule_wrong_proof_is_404(client: Any) -> None:
 
 
 @sqlite_only
-@pytest.mark.parametrize("body", [{"email": "jane@example.com", "date": "tomorrow", "window": "morning"},
-                                  {"email": "jane@example.com", "date": "2030-01-01", "window": "evening"},
-                                  {"date": "2030-01-01", "window": "morning"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "jane@example.com", "date": "tomorrow", "window": "morning"},
+        {"email": "jane@example.com", "date": "2030-01-01", "window": "evening"},
+        {"date": "2030-01-01", "window": "morning"},
+    ],
+)
 def test_reschedule_invalid_body_is_422(client: Any, body: dict[str, Any]) -> None:
     ret = create_return(client)
     assert client.post(f"/api/v1/returns/{ret['rma']}/reschedule", json=body).status_code == 422
@@ -169,8 +192,10 @@ def test_reschedule_invalid_body_is_422(client: Any, body: dict[str, Any]) -> No
 
 def test_reschedule_without_pickup_is_409(client: Any) -> None:
     keep = create_return(client, "100237", "changed_mind", pickup=None, address_confirmed=False)
-    r = client.post(f"/api/v1/returns/{keep['rma']}/reschedule",
-                    json={"email": email("100237"), **first_slot(client, "100237")})
+    r = client.post(
+        f"/api/v1/returns/{keep['rma']}/reschedule",
+        json={"email": email("100237"), **first_slot(client, "100237")},
+    )
     assert r.status_code == 409 and "no pickup" in r.json()["detail"]
 
 
@@ -185,6 +210,7 @@ def test_reschedule_after_cancel_or_pickup_is_409(client: Any) -> None:
 
 # --- label ----------------------------------------------------------------------------------------
 
+
 def label(client: Any, rma: str, token: str) -> Any:
     return client.get(f"/api/v1/returns/{rma}/label.pdf", params={"token": token})
 
@@ -197,7 +223,7 @@ def test_label_pdf_from_the_link(client: Any) -> None:
     assert r.headers["content-type"] == "application/pdf"
     assert r.content.startswith(b"%PDF") and r.content.rstrip().endswith(b"%%EOF")
     assert ret["rma"].encode() in r.content  # in the document title
-    assert f'{ret["rma"]}-label.pdf' in r.headers["content-disposition"]
+    assert f"{ret['rma']}-label.pdf" in r.headers["content-disposition"]
 
 
 def test_label_with_a_bad_token_is_404(client: Any) -> None:

@@ -84,8 +84,14 @@ def test_100232_unclear_assessment_goes_to_review(client: Any) -> None:
 
 def test_100232_unusable_photo_is_asked_again(client: Any) -> None:
     photo = upload_photo(client, (5, 5, 5))
-    assess(client, photo, damage=0.1, severity="none", unusable_probability=0.9,
-           quality={"ok": False, "issues": ["too_dark"], "message": "That photo is too dark."})
+    assess(
+        client,
+        photo,
+        damage=0.1,
+        severity="none",
+        unusable_probability=0.9,
+        quality={"ok": False, "issues": ["too_dark"], "message": "That photo is too dark."},
+    )
     d = quote(client, draft(client, "100232", "damaged_on_arrival", photo_ids=[photo]))
     assert d["outcome"] == "need_photos"
     assert d["ask_for"]["reason"] == "retake"
@@ -172,12 +178,15 @@ def test_quote_wrong_proof_is_the_order_404(client: Any) -> None:
 
 
 @sqlite_only
-@pytest.mark.parametrize("mutate, fragment", [
-    (lambda b: b["items"][0].update(order_item_id=99999), "is not part of order"),
-    (lambda b: b["items"].append(dict(b["items"][0])), "listed twice"),
-    (lambda b: b["items"][0].update(photo_ids=["ph_does_not_exist"]), "does not exist"),
-    (lambda b: b["items"][0].update(quantity=2), "can still be returned"),
-])
+@pytest.mark.parametrize(
+    "mutate, fragment",
+    [
+        (lambda b: b["items"][0].update(order_item_id=99999), "is not part of order"),
+        (lambda b: b["items"].append(dict(b["items"][0])), "listed twice"),
+        (lambda b: b["items"][0].update(photo_ids=["ph_does_not_exist"]), "does not exist"),
+        (lambda b: b["items"][0].update(quantity=2), "can still be returned"),
+    ],
+)
 def test_quote_impossible_drafts_are_422(client: Any, mutate: Any, fragment: str) -> None:
     body = draft(client, "100231", "doesnt_fit")
     mutate(body)
@@ -187,14 +196,17 @@ def test_quote_impossible_drafts_are_422(client: Any, mutate: Any, fragment: str
 
 
 @sqlite_only
-@pytest.mark.parametrize("mutate", [
-    lambda b: b["items"][0].update(reason_code="because"),
-    lambda b: b.update(items=[]),
-    lambda b: b["items"][0].update(quantity=0),
-    lambda b: b.update(resolution="cash"),
-    lambda b: b.pop("email"),
-    lambda b: b["items"][0].update(photo_ids=[f"ph_{i}" for i in range(11)]),
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda b: b["items"][0].update(reason_code="because"),
+        lambda b: b.update(items=[]),
+        lambda b: b["items"][0].update(quantity=0),
+        lambda b: b.update(resolution="cash"),
+        lambda b: b.pop("email"),
+        lambda b: b["items"][0].update(photo_ids=[f"ph_{i}" for i in range(11)]),
+    ],
+)
 def test_quote_invalid_bodies_are_422(client: Any, mutate: Any) -> None:
     body = draft(client, "100231", "doesnt_fit")
     mutate(body)

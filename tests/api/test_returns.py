@@ -41,8 +41,9 @@ def snapshot() -> list[int]:
     return [count(m) for m in TABLES]
 
 
-def full_draft(client: Any, order: str = "100231", reason: str = "doesnt_fit",
-               **extra: Any) -> dict[str, Any]:
+def full_draft(
+    client: Any, order: str = "100231", reason: str = "doesnt_fit", **extra: Any
+) -> dict[str, Any]:
     body = draft(client, order, reason, **extra)
     body.setdefault("pickup", first_slot(client, order))
     body.setdefault("address_confirmed", True)
@@ -50,11 +51,13 @@ def full_draft(client: Any, order: str = "100231", reason: str = "doesnt_fit",
 
 
 def post(client: Any, body: dict[str, Any], key: str = "idem-key-0001", headers: Any = None) -> Any:
-    return client.post(URL, json=body, headers={**(SERVICE if headers is None else headers),
-                                                "Idempotency-Key": key})
+    return client.post(
+        URL, json=body, headers={**(SERVICE if headers is None else headers), "Idempotency-Key": key}
+    )
 
 
 # --- create -------------------------------------------------------------------------------------
+
 
 def test_create_approved_return_books_the_pickup(client: Any) -> None:
     body = full_draft(client)
@@ -69,8 +72,9 @@ def test_create_approved_return_books_the_pickup(client: Any) -> None:
     assert (pickup["date"], pickup["window"]) == (body["pickup"]["date"], body["pickup"]["window"])
     assert pickup["reference"].startswith("LC") and pickup["carrier"]
     assert pickup["address"]["postcode"] == "10001"
-    assert ret["label_url"].endswith(f"/api/v1/returns/{ret['rma']}/label.pdf?token="
-                                     + rows(ReturnRequest)[0].label_token)
+    assert ret["label_url"].endswith(
+        f"/api/v1/returns/{ret['rma']}/label.pdf?token=" + rows(ReturnRequest)[0].label_token
+    )
 
     [stored] = rows(ReturnRequest)
     assert stored.rma == ret["rma"] and stored.channel == "socketio"
@@ -137,12 +141,18 @@ def test_create_wrong_proof_is_404(client: Any) -> None:
     assert r.json() == {"detail": "We could not find an order with those details."}
 
 
-@pytest.mark.parametrize("order, reason, outcome", [
-    ("100233", "changed_mind", "reject"), ("100235", "changed_mind", "reject"),
-    ("100236", "changed_mind", "reject"), ("100232", "damaged_on_arrival", "need_photos"),
-])
+@pytest.mark.parametrize(
+    "order, reason, outcome",
+    [
+        ("100233", "changed_mind", "reject"),
+        ("100235", "changed_mind", "reject"),
+        ("100236", "changed_mind", "reject"),
+        ("100232", "damaged_on_arrival", "need_photos"),
+    ],
+)
 def test_create_refused_by_the_policy_is_422_with_the_decision(
-        client: Any, order: str, reason: str, outcome: str) -> None:
+    client: Any, order: str, reason: str, outcome: str
+) -> None:
     r = post(client, full_draft(client, order, reason))
     assert r.status_code == 422
     assert r.json()["decision"]["outcome"] == outcome
@@ -150,10 +160,13 @@ def test_create_refused_by_the_policy_is_422_with_the_decision(
     assert snapshot() == [0] * len(TABLES)  # nothing half-written
 
 
-@pytest.mark.parametrize("change, fragment", [
-    ({"pickup": None}, "pickup date"),
-    ({"address_confirmed": False}, "address"),
-])
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"pickup": None}, "pickup date"),
+        ({"address_confirmed": False}, "address"),
+    ],
+)
 def test_create_without_pickup_or_address_is_422(client: Any, change: dict[str, Any], fragment: str) -> None:
     body = full_draft(client)
     body.update(change)
@@ -213,6 +226,7 @@ def test_store_credit_and_exchange_resolutions_are_recorded(client: Any) -> None
 
 
 # --- shopper lookup and history -------------------------------------------------------------------
+
 
 def test_lookup_by_rma_and_by_order_behind_proof(client: Any) -> None:
     ret = create_return(client)
@@ -281,6 +295,7 @@ def test_history_behind_proof(client: Any) -> None:
 
 # --- cancel ---------------------------------------------------------------------------------------
 
+
 def test_cancel_with_proof(client: Any) -> None:
     ret = create_return(client)
     r = client.post(f"{URL}/{ret['rma']}/cancel", json={"email": email("100231")})
@@ -345,6 +360,7 @@ def test_cancel_after_pickup_is_409(client: Any) -> None:
 
 
 # --- the merchant's list --------------------------------------------------------------------------
+
 
 def test_merchant_lists_returns_by_order_number(client: Any, merchant_headers: Any) -> None:
     ret = create_return(client)

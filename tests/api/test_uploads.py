@@ -30,7 +30,8 @@ def test_corpus_is_big_enough_and_made_by_code() -> None:
 @sqlite_only
 @pytest.mark.parametrize("case", REFUSED, ids=lambda c: c.name)
 def test_refused_upload_answers_status_and_reason_and_writes_nothing(
-        client: Any, var_dir: Path, case: Case) -> None:
+    client: Any, var_dir: Path, case: Case
+) -> None:
     before = count(Photo)
     r = upload(client, case.make(), case.filename, case.content_type, conversation_id="conv-1")
     assert r.status_code == case.status, r.text
@@ -105,8 +106,7 @@ def test_same_photo_twice_is_stored_once(client: Any, var_dir: Path) -> None:
     photos = {p.id: p for p in rows(Photo)}
     assert photos[first["photo_id"]].storage_key == photos[second["photo_id"]].storage_key
     assert len(stored_files(var_dir)) == 2  # ... but one file per distinct content
-    assert {p.name for p in stored_files(var_dir)} == {
-        f"{first['sha256']}.jpg", f"{other['sha256']}.jpg"}
+    assert {p.name for p in stored_files(var_dir)} == {f"{first['sha256']}.jpg", f"{other['sha256']}.jpg"}
 
 
 @sqlite_only

@@ -39,8 +39,14 @@ class Case:
 
 # --- builders -----------------------------------------------------------------------------------
 
-def still(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB", color: object = (200, 30, 30),
-          **save: object) -> bytes:
+
+def still(
+    fmt: str,
+    size: tuple[int, int] = (64, 48),
+    mode: str = "RGB",
+    color: object = (200, 30, 30),
+    **save: object,
+) -> bytes:
     out = io.BytesIO()
     Image.new(mode, size, color).save(out, format=fmt, **save)
     return out.getvalue()
@@ -73,8 +79,12 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims huge dimensions but carries almost no pixel data: a decompression bomb."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
-            + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def iso_bmff(brand: bytes) -> bytes:
@@ -104,8 +114,10 @@ def oversized_jpeg() -> bytes:
 
 
 def pdf() -> bytes:
-    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-            b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
 
 
 def two_halves(size: tuple[int, int] = (80, 40)) -> Image.Image:
@@ -135,12 +147,29 @@ def exif_rotated_with_gps(fmt: str = "JPEG") -> bytes:
 CASES: list[Case] = [
     # refused: not an image at all
     Case("empty_file", lambda: b"", 422, "empty"),
-    Case("text_named_jpg", lambda: b"hello, this is not a photo\n" * 20, 415, "not an image",
-         content_type="image/jpeg"),
-    Case("html_named_png", lambda: b"<!doctype html><script>alert(1)</script>", 415, "not an image",
-         filename="photo.png", content_type="image/png"),
-    Case("svg", lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"></svg>', 415,
-         "not an image", filename="photo.svg", content_type="image/svg+xml"),
+    Case(
+        "text_named_jpg",
+        lambda: b"hello, this is not a photo\n" * 20,
+        415,
+        "not an image",
+        content_type="image/jpeg",
+    ),
+    Case(
+        "html_named_png",
+        lambda: b"<!doctype html><script>alert(1)</script>",
+        415,
+        "not an image",
+        filename="photo.png",
+        content_type="image/png",
+    ),
+    Case(
+        "svg",
+        lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"></svg>',
+        415,
+        "not an image",
+        filename="photo.svg",
+        content_type="image/svg+xml",
+    ),
     Case("pdf", pdf, 415, "PDF", filename="receipt.pdf", content_type="application/pdf"),
     Case("jpeg_magic_only", lambda: b"\xff\xd8\xff", 422, "corrupt or incomplete"),
     # refused: images in formats we do not take
@@ -148,53 +177,171 @@ CASES: list[Case] = [
     Case("animated_gif", lambda: animated("GIF"), 415, "GIF", filename="a.gif", content_type="image/gif"),
     Case("bmp", lambda: still("BMP"), 415, "BMP", filename="photo.bmp", content_type="image/bmp"),
     Case("tiff", lambda: still("TIFF"), 415, "TIFF", filename="photo.tiff", content_type="image/tiff"),
-    Case("heic", lambda: iso_bmff(b"heic"), 415, "Most Compatible", filename="IMG_0001.HEIC",
-         content_type="image/heic", notes="HEIC: the answer says how to get a JPEG from an iPhone"),
-    Case("heic_claiming_jpeg", lambda: iso_bmff(b"heix"), 415, "HEIC", filename="IMG_0002.jpg",
-         content_type="image/jpeg"),
+    Case(
+        "heic",
+        lambda: iso_bmff(b"heic"),
+        415,
+        "Most Compatible",
+        filename="IMG_0001.HEIC",
+        content_type="image/heic",
+        notes="HEIC: the answer says how to get a JPEG from an iPhone",
+    ),
+    Case(
+        "heic_claiming_jpeg",
+        lambda: iso_bmff(b"heix"),
+        415,
+        "HEIC",
+        filename="IMG_0002.jpg",
+        content_type="image/jpeg",
+    ),
     Case("avif", lambda: iso_bmff(b"avif"), 415, "AVIF", filename="photo.avif", content_type="image/avif"),
     # refused: animations in accepted containers
-    Case("animated_webp", lambda: animated("WEBP"), 415, "Animated", filename="a.webp",
-         content_type="image/webp"),
-    Case("animated_png_apng", lambda: animated("PNG"), 415, "Animated", filename="a.png",
-         content_type="image/png"),
+    Case(
+        "animated_webp",
+        lambda: animated("WEBP"),
+        415,
+        "Animated",
+        filename="a.webp",
+        content_type="image/webp",
+    ),
+    Case(
+        "animated_png_apng",
+        lambda: animated("PNG"),
+        415,
+        "Animated",
+        filename="a.png",
+        content_type="image/png",
+    ),
     # refused: broken files
     Case("truncated_jpeg", lambda: truncated("JPEG"), 422, "corrupt or incomplete"),
-    Case("truncated_png", lambda: truncated("PNG"), 422, "corrupt or incomplete", filename="p.png",
-         content_type="image/png"),
+    Case(
+        "truncated_png",
+        lambda: truncated("PNG"),
+        422,
+        "corrupt or incomplete",
+        filename="p.png",
+        content_type="image/png",
+    ),
     Case("corrupt_jpeg_body", corrupt_jpeg, 422, "corrupt or incomplete"),
     # refused: too big
     Case("over_10_mb", oversized_jpeg, 413, "larger than 10 MB"),
-    Case("over_40_megapixels", lambda: png_header_only(8000, 6000), 413, "48 megapixels",
-         filename="big.png", content_type="image/png"),
-    Case("decompression_bomb", lambda: png_header_only(30000, 30000), 413, "too large",
-         filename="bomb.png", content_type="image/png"),
+    Case(
+        "over_40_megapixels",
+        lambda: png_header_only(8000, 6000),
+        413,
+        "48 megapixels",
+        filename="big.png",
+        content_type="image/png",
+    ),
+    Case(
+        "decompression_bomb",
+        lambda: png_header_only(30000, 30000),
+        413,
+        "too large",
+        filename="bomb.png",
+        content_type="image/png",
+    ),
     # refused: not a usable photo
-    Case("one_pixel", lambda: still("PNG", size=(1, 1)), 422, "1x1 pixels", filename="p.png",
-         content_type="image/png"),
+    Case(
+        "one_pixel",
+        lambda: still("PNG", size=(1, 1)),
+        422,
+        "1x1 pixels",
+        filename="p.png",
+        content_type="image/png",
+    ),
     Case("sliver_8x400", lambda: still("JPEG", size=(400, 8)), 422, "400x8 pixels"),
     # accepted: the type comes from the bytes, whatever the name or header says
-    Case("jpeg_named_png", lambda: still("JPEG"), 201, filename="photo.png", content_type="image/png",
-         stored_type="image/jpeg", stored_mode="RGB", stored_size=(64, 48)),
-    Case("png_sent_as_octet_stream", lambda: still("PNG"), 201, filename="upload.bin",
-         content_type="application/octet-stream", stored_type="image/png", stored_size=(64, 48)),
-    Case("webp_still", lambda: still("WEBP"), 201, filename="p.webp", content_type="image/webp",
-         stored_type="image/webp", stored_mode="RGB", stored_size=(64, 48)),
-    Case("cmyk_jpeg", lambda: still("JPEG", mode="CMYK", color=(0, 200, 200, 0)), 201,
-         stored_type="image/jpeg", stored_mode="RGB", stored_size=(64, 48)),
-    Case("grayscale_jpeg", lambda: still("JPEG", mode="L", color=128), 201, stored_type="image/jpeg",
-         stored_mode="L", stored_size=(64, 48)),
-    Case("png_with_alpha", lambda: still("PNG", mode="RGBA", color=(10, 200, 10, 128)), 201,
-         filename="p.png", content_type="image/png", stored_type="image/png", stored_mode="RGBA",
-         stored_size=(64, 48)),
-    Case("png_16_bit_gray", lambda: still("PNG", mode="I;16", color=40000), 201, filename="p.png",
-         content_type="image/png", stored_type="image/png", stored_size=(64, 48)),
-    Case("phone_jpeg_with_mpf_second_image", mpo, 201, stored_type="image/jpeg", stored_mode="RGB",
-         stored_size=(64, 48), notes="iPhone/Android JPEGs carry an HDR or depth map as an MPF image"),
-    Case("exif_rotated_jpeg_with_gps", exif_rotated_with_gps, 201, stored_type="image/jpeg",
-         stored_mode="RGB", stored_size=(40, 80)),
-    Case("exif_rotated_webp_with_gps", lambda: exif_rotated_with_gps("WEBP"), 201, filename="p.webp",
-         content_type="image/webp", stored_type="image/webp", stored_size=(40, 80)),
+    Case(
+        "jpeg_named_png",
+        lambda: still("JPEG"),
+        201,
+        filename="photo.png",
+        content_type="image/png",
+        stored_type="image/jpeg",
+        stored_mode="RGB",
+        stored_size=(64, 48),
+    ),
+    Case(
+        "png_sent_as_octet_stream",
+        lambda: still("PNG"),
+        201,
+        filename="upload.bin",
+        content_type="application/octet-stream",
+        stored_type="image/png",
+        stored_size=(64, 48),
+    ),
+    Case(
+        "webp_still",
+        lambda: still("WEBP"),
+        201,
+        filename="p.webp",
+        content_type="image/webp",
+        stored_type="image/webp",
+        stored_mode="RGB",
+        stored_size=(64, 48),
+    ),
+    Case(
+        "cmyk_jpeg",
+        lambda: still("JPEG", mode="CMYK", color=(0, 200, 200, 0)),
+        201,
+        stored_type="image/jpeg",
+        stored_mode="RGB",
+        stored_size=(64, 48),
+    ),
+    Case(
+        "grayscale_jpeg",
+        lambda: still("JPEG", mode="L", color=128),
+        201,
+        stored_type="image/jpeg",
+        stored_mode="L",
+        stored_size=(64, 48),
+    ),
+    Case(
+        "png_with_alpha",
+        lambda: still("PNG", mode="RGBA", color=(10, 200, 10, 128)),
+        201,
+        filename="p.png",
+        content_type="image/png",
+        stored_type="image/png",
+        stored_mode="RGBA",
+        stored_size=(64, 48),
+    ),
+    Case(
+        "png_16_bit_gray",
+        lambda: still("PNG", mode="I;16", color=40000),
+        201,
+        filename="p.png",
+        content_type="image/png",
+        stored_type="image/png",
+        stored_size=(64, 48),
+    ),
+    Case(
+        "phone_jpeg_with_mpf_second_image",
+        mpo,
+        201,
+        stored_type="image/jpeg",
+        stored_mode="RGB",
+        stored_size=(64, 48),
+        notes="iPhone/Android JPEGs carry an HDR or depth map as an MPF image",
+    ),
+    Case(
+        "exif_rotated_jpeg_with_gps",
+        exif_rotated_with_gps,
+        201,
+        stored_type="image/jpeg",
+        stored_mode="RGB",
+        stored_size=(40, 80),
+    ),
+    Case(
+        "exif_rotated_webp_with_gps",
+        lambda: exif_rotated_with_gps("WEBP"),
+        201,
+        filename="p.webp",
+        content_type="image/webp",
+        stored_type="image/webp",
+        stored_size=(40, 80),
+    ),
 ]
 
 REFUSED = [c for c in CASES if not c.accepted]

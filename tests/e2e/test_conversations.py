@@ -46,8 +46,11 @@ class Shopper:
     def send(self, message: str, shown: str | None = None) -> list[dict[str, Any]]:
         self.transcript.append(f"shopper: {shown or message}")
         body = json.dumps({"sender": self.sender, "message": message}).encode()
-        request = urllib.request.Request(f"{self.stack.rasa}/webhooks/rest/webhook", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.stack.rasa}/webhooks/rest/webhook",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=120) as resp:
             replies: list[dict[str, Any]] = json.loads(resp.read())
         for reply in replies:
@@ -59,13 +62,18 @@ class Shopper:
         path = demo_photo(self.photo_label)
         boundary = uuid.uuid4().hex
         body = (
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"conversation_id\"\r\n\r\n"
-            f"{self.sender}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"{path.name}\"\r\nContent-Type: image/jpeg\r\n\r\n"
-        ).encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="conversation_id"\r\n\r\n'
+                f'{self.sender}\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{path.name}"\r\nContent-Type: image/jpeg\r\n\r\n'
+            ).encode()
+            + path.read_bytes()
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
         content_type = "multipart/form-data; boundary=" + boundary
-        request = urllib.request.Request(f"{self.stack.api}/api/v1/uploads", data=body,
-                                         headers={"Content-Type": content_type})
+        request = urllib.request.Request(
+            f"{self.stack.api}/api/v1/uploads", data=body, headers={"Content-Type": content_type}
+        )
         with urllib.request.urlopen(request, timeout=60) as resp:
             photo_id = json.loads(resp.read())["photo_id"]
         self.photos_sent += 1
@@ -73,8 +81,7 @@ class Shopper:
 
     def choose(self, buttons: list[dict[str, Any]]) -> dict[str, Any]:
         titles = [b["title"].lower() for b in buttons]
-        for wanted in (self.reason_button, "refund", "yes", "submit", "confirm", "that's right",
-                       "correct"):
+        for wanted in (self.reason_button, "refund", "yes", "submit", "confirm", "that's right", "correct"):
             for button, title in zip(buttons, titles, strict=True):
                 if wanted in title:
                     return button
@@ -94,8 +101,11 @@ class Shopper:
                 return "refused", None
             lowered = text.lower()
             buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
-            if "photo" in lowered and ("send" in lowered or "📎" in text or "retake" in lowered) \
-                    and self.photos_sent < 4:
+            if (
+                "photo" in lowered
+                and ("send" in lowered or "📎" in text or "retake" in lowered)
+                and self.photos_sent < 4
+            ):
                 replies = self.send_photo()
             elif buttons:
                 button = self.choose(buttons)
@@ -117,8 +127,9 @@ class Shopper:
 def returns_of(stack: Stack, order: str, proof: str) -> list[dict[str, Any]]:
     key = "email" if "@" in proof else "postcode"
     body = json.dumps({"order_number": order, key: proof}).encode()
-    request = urllib.request.Request(f"{stack.api}/api/v1/returns/lookup", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{stack.api}/api/v1/returns/lookup", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as resp:
         return list(json.loads(resp.read()))
 
@@ -128,8 +139,9 @@ def cancel(stack: Stack, rma: str, proof: str) -> None:
     (the browser test returns the same vase) start from returnable demo orders again."""
     key = "email" if "@" in proof else "postcode"
     body = json.dumps({key: proof}).encode()
-    request = urllib.request.Request(f"{stack.api}/api/v1/returns/{rma}/cancel", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{stack.api}/api/v1/returns/{rma}/cancel", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as resp:
         assert json.loads(resp.read())["status"] == "cancelled"
 
@@ -199,8 +211,7 @@ def test_lamp_not_yet_delivered_cannot_be_returned_yet(stack: Stack) -> None:
 
 
 def test_cheap_phone_case_is_refunded_without_sending_it_back(stack: Stack) -> None:
-    shopper = Shopper(stack, "100237", "tom@example.com", "it's the wrong colour, changed my mind",
-                      "changed")
+    shopper = Shopper(stack, "100237", "tom@example.com", "it's the wrong colour, changed my mind", "changed")
     outcome, rma = shopper.run("hey can i return my phone case")
     assert outcome == "done", shopper.log()
     [ret] = [r for r in returns_of(stack, "100237", "tom@example.com") if r["rma"] == rma]
