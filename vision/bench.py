@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from vision.assess import SERVING_THREADS, DamageAssessor
+from vision.assess import SERVING_THREADS, THREADS_ENV, DamageAssessor, serving_threads
 from vision.data import IMAGE_SUFFIXES
 from vision.paths import default_data_dir, default_model_dir
 
@@ -51,10 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads",
         type=int,
-        default=SERVING_THREADS,
-        help="torch CPU threads (default: %(default)s, as in the action server)",
+        default=None,
+        help=f"torch CPU threads (default: as served, ${THREADS_ENV} or else {SERVING_THREADS})",
     )
     args = parser.parse_args(argv)
+    if args.threads is None:
+        try:
+            args.threads = serving_threads()
+        except ValueError as error:
+            parser.error(str(error))
+    elif args.threads < 1:
+        parser.error("--threads must be 1 or more")
 
     load_started = time.perf_counter()
     assessor = DamageAssessor(args.model, threads=args.threads)

@@ -16,7 +16,7 @@ from PIL import Image
 
 import vision.assess
 from tests.vision.conftest import ROOT, SHIPPED_MODEL, product_photo, save_labelled_folder
-from vision import evaluate, predict
+from vision import bench, evaluate, predict
 from vision.assess import SERVING_THREADS, DamageAssessor, get_assessor, serving_threads
 from vision.images import ImageError
 
@@ -226,3 +226,36 @@ def test_evaluate_writes_metrics_and_pictures(micro_model_dir: Path, tmp_path: P
     assert report["real_scenes"]["auroc_95"][0] <= report["real_scenes"]["auroc"]
     assert Image.open(out / "confusion_matrix.png").format == "PNG"
     assert Image.open(out / "reliability_diagram.png").format == "PNG"
+
+
+def test_bench_times_the_served_thread_count_and_refuses_a_bad_one(
+    micro_model_dir: Path,
+    labelled_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = torch.get_num_threads()
+    flags = ["--model", str(micro_model_dir), "--data", str(labelled_folder), "--photos", "3"]
+    try:
+        monkeypatch.delenv("VISION_TORCH_THREADS", raising=False)
+        assert bench.main(flags) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["threads"] == SERVING_THREADS
+        assert report["photos"] == 3
+        assert report["model_version"] == "damage-test-micro"
+        monkeypatch.setenv("VISION_TORCH_THREADS", "2")
+        assert bench.main(flags) == 0
+        assert json.loads(capsys.readouterr().out)["threads"] == 2
+        assert bench.main([*flags, "--threads", "3"]) == 0
+        assert json.loads(capsys.readouterr().out)["threads"] == 3
+        for environment, extra, reason in [
+            ("many", [], "VISION_TORCH_THREADS must be a whole number"),
+            ("2", ["--threads", "0"], "--threads must be 1 or more"),
+        ]:
+            monkeypatch.setenv("VISION_TORCH_THREADS", environment)
+            with pytest.raises(SystemExit) as stopped:
+                bench.main([*flags, *extra])
+            assert stopped.value.code == 2
+            assert reason in capsys.readouterr().err
+    finally:
+        torch.set_num_threads(before)
