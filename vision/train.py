@@ -77,7 +77,7 @@ class TrainConfig:
     )
     epochs: int = field(default=120, metadata=_help("passes over the training photos"))
     batch_size: int = field(default=32, metadata=_help("photos per step"))
-    lr: float = field(default=2e-3, metadata=_help("peak AdamW learning rate"))
+    lr: float = field(default=1e-3, metadata=_help("peak AdamW learning rate"))
     weight_decay: float = field(default=0.05, metadata=_help("AdamW weight decay"))
     warmup: float = field(default=0.03, metadata=_help("share of training spent on the linear warm-up"))
     label_smoothing: float = field(default=0.1, metadata=_help("label smoothing on the verdict"))
