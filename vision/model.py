@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
+import torch
 from transformers import (
     AutoModelForImageClassification,
     ConvNextV2Config,
@@ -86,4 +88,12 @@ def from_checkpoint(name_or_path: str) -> PreTrainedModel:
 
 def load_model(directory: Path) -> PreTrainedModel:
     model = AutoModelForImageClassification.from_pretrained(directory, local_files_only=True)
-    return model.eval()
+    return channels_last(model).eval()
+
+
+def channels_last(model: PreTrainedModel) -> PreTrainedModel:
+    """Convolution weights stored channels-last: the same results, and on these CPUs about 30%
+    faster for a forward pass and for a training step (docs/model.md, "Serving")."""
+    module = cast(torch.nn.Module, model)
+    # Module.to takes memory_format at run time; torch's type stubs leave it out.
+    return cast(PreTrainedModel, module.to(memory_format=torch.channels_last))  # type: ignore[call-overload]

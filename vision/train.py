@@ -32,7 +32,7 @@ from vision.calibrate import Calibration, calibrate, sampling_bias
 from vision.data import PhotoDataset, read_folder, split_by_group
 from vision.evaluate import collect_logits, damage_auroc, held_out_report
 from vision.heads import group_slices, multitask_loss
-from vision.model import PRESETS, build_model, from_checkpoint
+from vision.model import PRESETS, build_model, channels_last, from_checkpoint
 from vision.paths import REPO_ROOT, default_data_dir, default_model_dir
 from vision.transforms import Augment, Preprocess
 
@@ -90,6 +90,13 @@ class TrainConfig:
         default=0.2, metadata=_help("share of near-duplicate groups held out for validation")
     )
     seed: int = field(default=13, metadata=_help("random seed (split, init, augmentation)"))
+    init_seed: int | None = field(
+        default=None,
+        metadata=_help(
+            "seed for the initialisation and augmentation alone (unset: --seed's); another "
+            "value trains another model on the same split"
+        ),
+    )
     workers: int = field(default=1, metadata=_help("data-loading worker processes"))
     threads: int = field(default=2, metadata=_help("torch CPU threads"))
     device: str = field(
@@ -150,7 +157,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
-    torch.manual_seed(config.seed)
+    init_seed = config.seed if config.init_seed is None else config.init_seed
+    torch.manual_seed(init_seed)
     torch.set_num_threads(config.threads)
     started = time.monotonic()
 
@@ -164,7 +172,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     crops = Preprocess(size=config.image_size)
     guard = {} if config.backdrop_guard else {"backdrop_swap": 0.0, "shrink": 0.0}
     augment = Augment(crops, crop_scale=(config.crop_min, 1.0), **guard)
-    train_set = PhotoDataset(train_examples, augment, seed=config.seed, progress=progress)
+    train_set = PhotoDataset(train_examples, augment, seed=init_seed, progress=progress)
     val_set = PhotoDataset(val_examples, spec, progress=progress)
 
     ema = _fit(model, train_set, val_set, spec, config, started, progress)
@@ -214,7 +222,7 @@ def _fit(
         total_steps = min(total_steps, config.max_steps)
     budget = config.max_minutes * 60
     device = torch.device(config.device)
-    cast(torch.nn.Module, model).to(device)
+    cast(torch.nn.Module, channels_last(model)).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     slices = group_slices(model.config.id2label)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
+from transformers import AutoModelForImageClassification
 
 import vision.assess
 from tests.vision.conftest import ROOT, SHIPPED_MODEL, product_photo, save_labelled_folder
@@ -81,6 +82,17 @@ def test_heatmap_is_a_png_overlay(assessor: DamageAssessor) -> None:
     png = assessor.heatmap_png(product_photo((640, 480)))
     overlay = Image.open(io.BytesIO(png))
     assert overlay.format == "PNG" and overlay.size == (512, 384)
+
+
+def test_the_served_model_is_channels_last_and_scores_as_saved(micro_model_dir: Path) -> None:
+    served = DamageAssessor(micro_model_dir).model
+    saved = AutoModelForImageClassification.from_pretrained(micro_model_dir).eval()
+    convolutions = [m.weight for m in served.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convolutions and all(w.is_contiguous(memory_format=torch.channels_last) for w in convolutions)
+    pixels = torch.rand(3, 3, 64, 64)
+    with torch.inference_mode():
+        served_logits, saved_logits = served(pixel_values=pixels).logits, saved(pixel_values=pixels).logits
+    assert torch.allclose(served_logits, saved_logits, atol=1e-5)
 
 
 def test_concurrent_calls_agree_with_sequential_ones(assessor: DamageAssessor) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -51,6 +52,24 @@ def test_tiny_training_run_saves_a_servable_model(labelled_folder: Path, tmp_pat
     assert model.config.id2label[1] == "verdict:damaged"
     assessment = DamageAssessor(out).assess(labelled_folder / "images/damaged/0.jpg")
     assert assessment.model_version.startswith("damage-resnet-micro-")
+
+
+def test_init_seed_trains_another_model_on_the_same_split(labelled_folder: Path, tmp_path: Path) -> None:
+    def run(name: str, **overrides: Any) -> tuple[dict[str, Any], torch.Tensor]:
+        config = micro_training(labelled_folder, tmp_path / name, seed=5, **overrides)
+        metrics = train(config, progress=False)
+        weights = AutoModelForImageClassification.from_pretrained(tmp_path / name).classifier[-1].weight
+        return metrics, weights.detach()
+
+    first, first_weights = run("a")
+    _, again_weights = run("b", init_seed=5)
+    other, other_weights = run("c", init_seed=6)
+    # The default init seed is --seed. (Not bit for bit: the schedule also follows the clock.)
+    same = (first_weights - again_weights).abs().max()
+    assert same < 0.1 * (first_weights - other_weights).abs().max()
+    assert other["held_out"]["photos"] == first["held_out"]["photos"]
+    assert other["training"]["label_counts"] == first["training"]["label_counts"]
+    assert parse_args(["--seed", "1", "--init-seed", "7"]).init_seed == 7
 
 
 def test_flags_map_onto_the_config() -> None:
