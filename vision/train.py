@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -191,10 +192,21 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
         },
     }
     Path(config.out).mkdir(parents=True, exist_ok=True)
-    final.config.model_version = f"damage-{config.preset}-{date.today():%Y.%m.%d}"
+    final.config.model_version = model_version(final, config.preset)
     final.save_pretrained(config.out)
     save_companions(final.config.model_version, spec, calibration, metrics, config)
     return metrics
+
+
+def model_version(model: PreTrainedModel, preset: str) -> str:
+    """``damage-PRESET-YYYY.MM.DD-HASH``: the day of training and the first 8 hex digits of the
+    weights' SHA-256, so two models trained on the same day never share a version (assessments
+    record it, and a decision must point at the one model that made it)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return f"damage-{preset}-{date.today():%Y.%m.%d}-{digest.hexdigest()[:8]}"
 
 
 def _fit(

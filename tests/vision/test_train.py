@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,18 @@ def test_tiny_training_run_saves_a_servable_model(labelled_folder: Path, tmp_pat
 
 
 def test_init_seed_trains_another_model_on_the_same_split(labelled_folder: Path, tmp_path: Path) -> None:
-    def run(name: str, **overrides: Any) -> tuple[dict[str, Any], torch.Tensor]:
+    def run(name: str, **overrides: Any) -> tuple[dict[str, Any], torch.Tensor, str]:
         config = micro_training(labelled_folder, tmp_path / name, seed=5, **overrides)
         metrics = train(config, progress=False)
-        weights = AutoModelForImageClassification.from_pretrained(tmp_path / name).classifier[-1].weight
-        return metrics, weights.detach()
+        model = AutoModelForImageClassification.from_pretrained(tmp_path / name)
+        return metrics, model.classifier[-1].weight.detach(), model.config.model_version
 
-    first, first_weights = run("a")
-    _, again_weights = run("b", init_seed=5)
-    other, other_weights = run("c", init_seed=6)
+    first, first_weights, first_version = run("a")
+    _, again_weights, _ = run("b", init_seed=5)
+    other, other_weights, other_version = run("c", init_seed=6)
+    # Trained the same day, yet each model has its own version: the weights' hash is in it.
+    assert re.fullmatch(r"damage-resnet-micro-\d{4}\.\d{2}\.\d{2}-[0-9a-f]{8}", first_version)
+    assert other_version != first_version
     # The default init seed is --seed. (Not bit for bit: the schedule also follows the clock.)
     same = (first_weights - again_weights).abs().max()
     assert same < 0.1 * (first_weights - other_weights).abs().max()
