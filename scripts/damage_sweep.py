@@ -14,6 +14,8 @@ already there is not trained again, so an interrupted sweep resumes.
 
 Each run is ``vision.train`` with ``--max-minutes`` raised (several trainings share the cores,
 and a budget would cut them short); add ``--device cuda`` to a variant's flags on a GPU machine.
+A variant with ``--init-seed N`` in its flags trains another initialisation on the same splits,
+which measures how far the initialisation alone moves a split's numbers.
 """
 
 from __future__ import annotations
