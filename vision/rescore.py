@@ -7,7 +7,8 @@ crops of the given side when it is above 0) and at what side they are scored, re
 calibration's temperature on the model's held-out split for those views (averaged logits are
 scaled differently; the model's verdict bias is kept), and rewrites the model folder's
 preprocessor_config.json, calibration.json, metrics.json, training_config.json and model card.
-The weights are not touched.
+The weights are not touched; the model version in config.json gets a suffix naming the views and
+side (``-crops0.7``, ``-224px``), since the same weights then give other probabilities.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from vision.calibrate import Calibration
 from vision.data import PhotoDataset, read_folder, split_by_group
 from vision.model import load_model
 from vision.paths import default_model_dir
-from vision.train import calibrate_and_score, load_config, save_companions
+from vision.train import calibrate_and_score, load_config, save_companions, scoring_version
 from vision.transforms import Preprocess
 
 
@@ -52,7 +53,11 @@ def rescore(
     calibration, report = calibrate_and_score(model, val_set, spec, bias, progress=progress)
     previous = json.loads((model_dir / "metrics.json").read_text())
     metrics = {**report, "training": previous["training"]}
-    version = getattr(model.config, "model_version", model_dir.name)
+    version = scoring_version(getattr(model.config, "model_version", model_dir.name), config)
+    # Only the version changes in config.json: the weights are untouched.
+    settings = json.loads((model_dir / "config.json").read_text())
+    settings["model_version"] = version
+    (model_dir / "config.json").write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
     save_companions(version, spec, calibration, metrics, config)
     return metrics
 

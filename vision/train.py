@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import resource
 import time
 from dataclasses import dataclass, field
@@ -192,7 +193,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
         },
     }
     Path(config.out).mkdir(parents=True, exist_ok=True)
-    final.config.model_version = model_version(final, config.preset)
+    final.config.model_version = scoring_version(model_version(final, config.preset), config)
     final.save_pretrained(config.out)
     save_companions(final.config.model_version, spec, calibration, metrics, config)
     return metrics
@@ -207,6 +208,22 @@ def model_version(model: PreTrainedModel, preset: str) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return f"damage-{preset}-{date.today():%Y.%m.%d}-{digest.hexdigest()[:8]}"
+
+
+_SCORING_SUFFIX = re.compile(r"(?:-crops[0-9.]+)?(?:-[0-9]+px)?$")
+
+
+def scoring_version(version: str, config: TrainConfig) -> str:
+    """The weights' version plus how photos are scored when that is not one view at the training
+    side: ``-crops0.7`` for the corner views, ``-224px`` for another serving side. The same weights
+    give other probabilities then, and an assessment's version must say which (a previous suffix
+    is replaced, so ``vision.rescore`` back to the defaults gives the weights' version again)."""
+    base = _SCORING_SUFFIX.sub("", version, count=1)
+    if config.corner_crops:
+        base += f"-crops{config.corner_crops:g}"
+    if config.serve_size and config.serve_size != config.image_size:
+        base += f"-{config.serve_size}px"
+    return base
 
 
 def _fit(

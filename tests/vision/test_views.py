@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,7 @@ def test_rescore_switches_the_views_and_refits_the_temperature_without_touching_
     assert Preprocess.load(model_dir).corner_crops is None
     weights = hashlib.sha256((model_dir / "model.safetensors").read_bytes()).hexdigest()
     before = Calibration.load(model_dir)
+    version = DamageAssessor(model_dir).model_version
 
     metrics = rescore.rescore(model_dir, 0.6, progress=False)
 
@@ -77,16 +79,25 @@ def test_rescore_switches_the_views_and_refits_the_temperature_without_touching_
     settings = json.loads((model_dir / "training_config.json").read_text())
     assert settings["corner_crops"] == 0.6
     assert "corner crops of 60%" in (model_dir / "README.md").read_text()
+    # the same weights now give other probabilities: the assessments must say so
+    assert DamageAssessor(model_dir).model_version == f"{version}-crops0.6"
+    assert f"`{version}-crops0.6`" in (model_dir / "README.md").read_text()
 
     # and back: 0 is the whole photo only
     rescore.rescore(model_dir, 0, progress=False)
     assert Preprocess.load(model_dir).corner_crops is None
     assert "corner crops" not in (model_dir / "README.md").read_text()
+    assert DamageAssessor(model_dir).model_version == version
 
 
 def test_rescore_sets_the_serving_side_and_back(labelled_folder: Path, tmp_path: Path) -> None:
     model_dir = _trained_micro(labelled_folder, tmp_path / "model")  # trained at 32 px
+    version = DamageAssessor(model_dir).model_version
     rescore.rescore(model_dir, serve_size=48, progress=False)
+    assert DamageAssessor(model_dir).model_version == f"{version}-48px"
+    rescore.rescore(model_dir, corner_crops=0.7, progress=False)  # both: the side is kept
+    assert DamageAssessor(model_dir).model_version == f"{version}-crops0.7-48px"
+    rescore.rescore(model_dir, corner_crops=0, progress=False)
     spec = Preprocess.load(model_dir)
     assert spec.size == 48 and spec.corner_crops is None  # the views are kept
     assert json.loads((model_dir / "training_config.json").read_text())["serve_size"] == 48
@@ -108,6 +119,7 @@ def test_rescore_sets_the_serving_side_and_back(labelled_folder: Path, tmp_path:
     assert Preprocess.load(model_dir).size == 32
     assert json.loads((model_dir / "training_config.json").read_text())["serve_size"] == 0
     assert "input 32x32 RGB" in (model_dir / "README.md").read_text()
+    assert DamageAssessor(model_dir).model_version == version
 
 
 def test_training_scores_at_the_serving_side(labelled_folder: Path, tmp_path: Path) -> None:
@@ -139,3 +151,7 @@ def test_training_saves_the_views_it_was_scored_with(labelled_folder: Path, tmp_
     train(config, progress=False)
     assert Preprocess.load(tmp_path / "m").corner_crops == 0.7
     assert json.loads((tmp_path / "m" / "training_config.json").read_text())["corner_crops"] == 0.7
+    assert re.fullmatch(
+        r"damage-\w[\w-]*-\d{4}\.\d\d\.\d\d-[0-9a-f]{8}-crops0\.7",
+        load_model(tmp_path / "m").config.model_version,
+    )
