@@ -54,10 +54,8 @@ def rescore(
     previous = json.loads((model_dir / "metrics.json").read_text())
     metrics = {**report, "training": previous["training"]}
     version = scoring_version(getattr(model.config, "model_version", model_dir.name), config)
-    # Only the version changes in config.json: the weights are untouched.
-    settings = json.loads((model_dir / "config.json").read_text())
-    settings["model_version"] = version
-    (model_dir / "config.json").write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
+    model.config.model_version = version
+    model.config.save_pretrained(model_dir)  # config.json only: the weights are untouched
     save_companions(version, spec, calibration, metrics, config)
     return metrics
 
