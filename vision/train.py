@@ -18,7 +18,6 @@ import os
 import re
 import resource
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -86,13 +85,6 @@ class TrainConfig:
     label_smoothing: float = field(default=0.1, metadata=_help("label smoothing on the verdict"))
     damaged_boost: float = field(default=3.0, metadata=_help("how much more often a damaged photo is drawn"))
     ema_decay: float = field(default=0.998, metadata=_help("decay of the weight average that is saved"))
-    sam_rho: float = field(
-        default=0.0,
-        metadata=_help(
-            "sharpness-aware minimisation: radius of the weight step taken before each gradient "
-            "(e.g. 0.05; twice the compute per step); 0: plain AdamW"
-        ),
-    )
     backdrop_guard: bool = field(
         default=True, metadata=_help("replace plain backdrops / shrink onto random canvases")
     )
@@ -278,16 +270,9 @@ def _fit(
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * _warmup_cosine(progress_done, config.warmup)
             pixels, targets = pixels.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-
-            def batch_loss() -> torch.Tensor:
-                logits = model(pixel_values=pixels).logits  # noqa: B023 - called within this step
-                return multitask_loss(logits, targets, slices, config.label_smoothing)  # noqa: B023
-
+            loss = multitask_loss(model(pixel_values=pixels).logits, targets, slices, config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
-            loss = batch_loss()
             loss.backward()
-            if config.sam_rho > 0:
-                sharpness_aware_gradients(model, batch_loss, config.sam_rho)
             optimizer.step()
             ema.update_parameters(model)
             step += 1
@@ -305,34 +290,6 @@ def _fit(
     if step < total_steps:
         tqdm.write(f"time budget reached after {step} of {total_steps} planned steps ({epoch} epochs)")
     return ema
-
-
-def sharpness_aware_gradients(
-    model: torch.nn.Module, batch_loss: Callable[[], torch.Tensor], rho: float
-) -> None:
-    """Replace the gradients in ``.grad`` by those at the worst nearby weights (SAM, Foret et al.
-    2021): step ``rho`` along the normalised gradient, take the gradient there, put the weights
-    back. The second pass leaves batch-norm running statistics as they were."""
-    params = [p for p in model.parameters() if p.grad is not None]
-    grads = [cast(torch.Tensor, p.grad) for p in params]
-    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-    originals = [p.detach().clone() for p in params]
-    with torch.no_grad():
-        for param, grad in zip(params, grads, strict=True):
-            param.add_(grad, alpha=rho / (float(norm) + 1e-12))
-    model.zero_grad(set_to_none=True)
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for module in norms:
-        module.momentum = 0.0
-    try:
-        batch_loss().backward()
-    finally:
-        for module, momentum in zip(norms, momenta, strict=True):
-            module.momentum = momentum
-        with torch.no_grad():
-            for param, original in zip(params, originals, strict=True):
-                param.copy_(original)
 
 
 _BAR = "{l_bar}{bar}| {n_fmt}% [{elapsed}<{remaining}{postfix}]"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from pathlib import Path
@@ -16,7 +15,7 @@ from tests.vision.conftest import micro_training, save_labelled_folder
 from vision.assess import DamageAssessor
 from vision.calibrate import Calibration
 from vision.card import render as render_card
-from vision.train import main, parse_args, sharpness_aware_gradients, train
+from vision.train import main, parse_args, train
 
 
 def test_tiny_training_run_saves_a_servable_model(labelled_folder: Path, tmp_path: Path) -> None:
@@ -141,40 +140,3 @@ def test_help_says_what_each_flag_does(capsys: pytest.CaptureFixture[str]) -> No
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "--init-from" in text and "--extra-data" in text and "merchant" in text
-
-
-def test_sharpness_aware_gradients_are_taken_at_the_worst_nearby_weights() -> None:
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 1))
-    inputs, wanted = torch.randn(8, 3), torch.randn(8, 1)
-
-    def batch_loss() -> torch.Tensor:
-        return torch.nn.functional.mse_loss(model(inputs), wanted)
-
-    before = [p.detach().clone() for p in model.parameters()]
-    batch_loss().backward()
-    first = [p.grad.clone() for p in model.parameters()]
-    stats = model[1].running_mean.clone()
-    sharpness_aware_gradients(model, batch_loss, rho=0.1)
-
-    # the weights are back where they were, the running statistics untouched by the second pass
-    assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before, strict=True))
-    assert torch.equal(model[1].running_mean, stats) and model[1].momentum == 0.1
-    # the gradients are those at the weights moved by 0.1 along the (normalised) first gradient
-    norm = torch.sqrt(sum((g**2).sum() for g in first))
-    shifted = copy.deepcopy(model)
-    with torch.no_grad():
-        for param, grad in zip(shifted.parameters(), first, strict=True):
-            param.add_(grad * 0.1 / norm)
-    torch.nn.functional.mse_loss(shifted(inputs), wanted).backward()
-    for param, expected in zip(model.parameters(), shifted.parameters(), strict=True):
-        torch.testing.assert_close(param.grad, expected.grad)
-    assert not all(torch.allclose(p.grad, g) for p, g in zip(model.parameters(), first, strict=True))
-
-
-def test_sam_flag_trains_a_servable_model(labelled_folder: Path, tmp_path: Path) -> None:
-    config = micro_training(labelled_folder, tmp_path / "sam", sam_rho=0.05)
-    metrics = train(config, progress=False)
-    assert 0 <= metrics["held_out"]["auroc"] <= 1
-    assert json.loads((tmp_path / "sam/training_config.json").read_text())["sam_rho"] == 0.05
-    assert parse_args(["--sam-rho", "0.1"]).sam_rho == 0.1
