@@ -151,15 +151,6 @@ def _calibration(calibration: Any) -> str:
 
 
 def _arch(config: Any) -> str:
-    base = (
-        f"image classifier initialised from `{config.init_from}`"
-        if config.init_from
-        else f"`{config.preset}` preset"
-    )
-    power = getattr(config, "pool_power", 1.0)
-    if power == 1.0:
-        return base
-    return (
-        f"{base} with generalised-mean pooling of power {power:g} (`damage_pool_power` in\n"
-        "  `config.json`: `vision.model.load_model` applies it; stock `from_pretrained` pools by average)"
-    )
+    if config.init_from:
+        return f"image classifier initialised from `{config.init_from}`"
+    return f"`{config.preset}` preset"

@@ -70,65 +70,25 @@ def _label_kwargs() -> dict[str, object]:
     }
 
 
-class GeneralizedMeanPool(torch.nn.Module):
-    """Per channel, (mean of x^p over the feature map)^(1/p): p = 1 is average pooling, a larger
-    p leans towards the strongest location (p = 3 is the usual choice in image retrieval). For
-    damage that covers a small part of the photo, average pooling dilutes its evidence with the
-    intact rest. The power is fixed (read from the config), so the module has no weights and a
-    saved model's state dict is the stock one."""
-
-    def __init__(self, power: float, eps: float = 1e-6) -> None:
-        super().__init__()
-        self.power = power
-        self.eps = eps
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        pooled = features.clamp(min=self.eps).pow(self.power).mean(dim=(-2, -1), keepdim=True)
-        return pooled.pow(1.0 / self.power)
-
-    def extra_repr(self) -> str:
-        return f"power={self.power}"
-
-
-def apply_pooling(model: PreTrainedModel) -> PreTrainedModel:
-    """Put in the pooling that ``config.damage_pool_power`` asks for (absent or 1: the stock
-    average). Stock ``from_pretrained`` cannot know it, so every loader here calls this."""
-    power = float(getattr(model.config, "damage_pool_power", 1.0) or 1.0)
-    if power == 1.0:
-        return model
-    if power < 1.0:
-        raise ValueError(f"damage_pool_power {power} must be at least 1 (1: average pooling)")
-    backbone = getattr(model, "resnet", None)
-    if backbone is None or not isinstance(getattr(backbone, "pooler", None), torch.nn.AdaptiveAvgPool2d):
-        raise ValueError(f"generalised-mean pooling needs a ResNet backbone, not {type(model).__name__}")
-    backbone.pooler = GeneralizedMeanPool(power)
-    return model
-
-
-def build_model(preset: str, pool_power: float = 1.0) -> PreTrainedModel:
+def build_model(preset: str) -> PreTrainedModel:
     """A randomly initialised classifier with the damage heads."""
     config = PRESETS[preset]()
     for key, value in _label_kwargs().items():
         setattr(config, key, value)
     config.damage_preset = preset
-    if pool_power != 1.0:
-        config.damage_pool_power = pool_power
-    return apply_pooling(AutoModelForImageClassification.from_config(config))
+    return AutoModelForImageClassification.from_config(config)
 
 
-def from_checkpoint(name_or_path: str, pool_power: float = 1.0) -> PreTrainedModel:
+def from_checkpoint(name_or_path: str) -> PreTrainedModel:
     """Any image-classification checkpoint, its head replaced by the damage heads."""
-    model = AutoModelForImageClassification.from_pretrained(
+    return AutoModelForImageClassification.from_pretrained(
         name_or_path, ignore_mismatched_sizes=True, **_label_kwargs()
     )
-    if pool_power != 1.0:
-        model.config.damage_pool_power = pool_power
-    return apply_pooling(model)
 
 
 def load_model(directory: Path) -> PreTrainedModel:
     model = AutoModelForImageClassification.from_pretrained(directory, local_files_only=True)
-    return channels_last(apply_pooling(model)).eval()
+    return channels_last(model).eval()
 
 
 def channels_last(model: PreTrainedModel) -> PreTrainedModel:

@@ -74,13 +74,6 @@ class TrainConfig:
             "shows objects at the scale training's random crops taught (docs/model.md)"
         ),
     )
-    pool_power: float = field(
-        default=1.0,
-        metadata=_help(
-            "generalised-mean pooling power over the last feature map (ResNet presets): 1 is the "
-            "stock average; 3 leans towards the strongest location, for damage in a small part of the photo"
-        ),
-    )
     crop_min: float = field(
         default=0.4, metadata=_help("smallest share of a photo's area that a random training crop keeps")
     )
@@ -140,10 +133,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         parser.error("--serve-size must be 0 (the training side) or a side in pixels")
     if args["preset"] not in PRESETS:
         parser.error(f"--preset {args['preset']!r} is not one of: {', '.join(PRESETS)}")
-    if args["pool_power"] < 1:
-        parser.error("--pool-power must be at least 1 (1: average pooling)")
-    if args["pool_power"] != 1 and not args["init_from"] and not args["preset"].startswith("resnet"):
-        parser.error(f"--pool-power needs a ResNet preset; {args['preset']!r} pools its own way")
     if not 0 < args["crop_min"] <= 1:
         parser.error("--crop-min must be above 0 and at most 1")
     try:
@@ -180,10 +169,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     for folder in config.extra_data:
         train_examples += read_folder(folder)
 
-    if config.init_from:
-        model = from_checkpoint(config.init_from, config.pool_power)
-    else:
-        model = build_model(config.preset, config.pool_power)
+    model = from_checkpoint(config.init_from) if config.init_from else build_model(config.preset)
     spec = Preprocess(size=config.serve_size or config.image_size, corner_crops=config.corner_crops or None)
     crops = Preprocess(size=config.image_size)
     guard = {} if config.backdrop_guard else {"backdrop_swap": 0.0, "shrink": 0.0}
