@@ -234,7 +234,6 @@ class Augment:
     jpeg: float = 0.2
     noise: float = 0.15
     rotate: float = 0.2
-    quarter_turns: float = 0.0  # turned by 90, 180 or 270 degrees (damage has no up and down)
     crop_scale: tuple[float, float] = (0.4, 1.0)  # share of the area a random crop keeps
 
     def __call__(
@@ -261,12 +260,6 @@ class Augment:
         if rng.random() < self.rotate:
             fill = tuple(int(v) for v in rng.integers(0, 256, size=3))
             image = image.rotate(float(rng.uniform(-15, 15)), Image.Resampling.BILINEAR, fillcolor=fill)
-        if rng.random() < self.quarter_turns:
-            image = image.transpose(
-                (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270)[
-                    int(rng.integers(0, 3))
-                ]
-            )
         side = self.spec.size
         image = random_resized_crop(image, (side, side), rng, scale=self.crop_scale)
         if rng.random() < 0.5:

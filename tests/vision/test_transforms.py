@@ -136,22 +136,3 @@ def test_training_crops_keep_at_least_the_share_of_the_photo_asked_for() -> None
 
     assert all(quarters_seen(whole, seed) == 4 for seed in range(8))
     assert all(quarters_seen(tight, seed) < 4 for seed in range(8))
-
-
-def test_quarter_turns_turn_the_whole_photo_and_only_when_asked() -> None:
-    """Quadrants red, green / blue, white: upright (mirrored or not) a view's top-left corner is
-    red or green; turned by 90, 180 or 270 degrees it is also blue or white, and nothing is lost."""
-    photo = _quadrants((200, 200))
-    plain = {"backdrop_swap": 0.0, "shrink": 0.0, "rotate": 0.0, "grayscale": 0.0, "colour_strength": 0.0}
-    upright = Augment(Preprocess(size=40), crop_scale=(1.0, 1.0), **plain)
-    turned = Augment(Preprocess(size=40), crop_scale=(1.0, 1.0), quarter_turns=1.0, **plain)
-
-    def top_left(augment: Augment, seed: int) -> str:
-        view = np.asarray(augment.view(photo, None, np.random.default_rng(seed)), dtype=np.int32)
-        corner = view[:8, :8].reshape(-1, 3).mean(axis=0)
-        colours = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "white": (255, 255, 255)}
-        return min(colours, key=lambda name: float(np.abs(corner - np.array(colours[name])).sum()))
-
-    assert {top_left(upright, seed) for seed in range(16)} <= {"red", "green"}
-    assert {top_left(turned, seed) for seed in range(16)} & {"blue", "white"}
-    assert Augment().quarter_turns == 0.0
