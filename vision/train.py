@@ -77,9 +77,6 @@ class TrainConfig:
     crop_min: float = field(
         default=0.4, metadata=_help("smallest share of a photo's area that a random training crop keeps")
     )
-    erase: float = field(
-        default=0.0, metadata=_help("share of training views with a random rectangle painted over")
-    )
     epochs: int = field(default=120, metadata=_help("passes over the training photos"))
     batch_size: int = field(default=32, metadata=_help("photos per step"))
     lr: float = field(default=1e-3, metadata=_help("peak AdamW learning rate"))
@@ -136,8 +133,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         parser.error("--serve-size must be 0 (the training side) or a side in pixels")
     if args["preset"] not in PRESETS:
         parser.error(f"--preset {args['preset']!r} is not one of: {', '.join(PRESETS)}")
-    if not 0 <= args["erase"] <= 1:
-        parser.error("--erase is a share of the training views: from 0 to 1")
     if not 0 < args["crop_min"] <= 1:
         parser.error("--crop-min must be above 0 and at most 1")
     try:
@@ -178,7 +173,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     spec = Preprocess(size=config.serve_size or config.image_size, corner_crops=config.corner_crops or None)
     crops = Preprocess(size=config.image_size)
     guard = {} if config.backdrop_guard else {"backdrop_swap": 0.0, "shrink": 0.0}
-    augment = Augment(crops, crop_scale=(config.crop_min, 1.0), erase=config.erase, **guard)
+    augment = Augment(crops, crop_scale=(config.crop_min, 1.0), **guard)
     train_set = PhotoDataset(train_examples, augment, seed=init_seed, progress=progress)
     val_set = PhotoDataset(val_examples, spec, progress=progress)
 

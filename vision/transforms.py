@@ -234,7 +234,6 @@ class Augment:
     jpeg: float = 0.2
     noise: float = 0.15
     rotate: float = 0.2
-    erase: float = 0.0  # a random rectangle (2-12 % of the view) painted over in one random colour
     crop_scale: tuple[float, float] = (0.4, 1.0)  # share of the area a random crop keeps
 
     def __call__(
@@ -276,21 +275,4 @@ class Augment:
             array = np.asarray(image, dtype=np.float32)
             noisy = array + rng.normal(0, rng.uniform(3, 12), array.shape)
             image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
-        if rng.random() < self.erase:
-            image = erase_rectangle(image, rng)
         return image
-
-
-def erase_rectangle(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """Random erasing (Zhong et al. 2020): a rectangle of 2-12 % of the area, aspect 0.3-3.3,
-    painted over in one random colour, so that no single patch decides the verdict."""
-    width, height = image.size
-    area = width * height * float(rng.uniform(0.02, 0.12))
-    aspect = float(np.exp(rng.uniform(np.log(0.3), np.log(3.3))))
-    box_w = max(1, min(width, round((area * aspect) ** 0.5)))
-    box_h = max(1, min(height, round((area / aspect) ** 0.5)))
-    left = int(rng.integers(0, width - box_w + 1))
-    top = int(rng.integers(0, height - box_h + 1))
-    erased = image.copy()
-    erased.paste(tuple(int(v) for v in rng.integers(0, 256, size=3)), (left, top, left + box_w, top + box_h))
-    return erased

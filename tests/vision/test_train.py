@@ -82,7 +82,6 @@ def test_flags_map_onto_the_config() -> None:
     assert [str(p) for p in config.extra_data] == ["a", "b"]
     config = parse_args(["--serve-size", "224", "--crop-min", "0.8"])
     assert (config.serve_size, config.crop_min) == (224, 0.8)
-    assert parse_args([]).erase == 0.0 and parse_args(["--erase", "0.5"]).erase == 0.5
 
 
 @pytest.mark.parametrize(
@@ -91,7 +90,6 @@ def test_flags_map_onto_the_config() -> None:
         (["--serve-size", "-1"], "--serve-size must be 0"),
         (["--crop-min", "0"], "--crop-min must be above 0"),
         (["--crop-min", "1.5"], "--crop-min must be above 0"),
-        (["--erase", "-0.1"], "--erase is a share of the training views: from 0 to 1"),
         (["--preset", "resnet-huge"], "--preset 'resnet-huge' is not one of: resnet-tiny"),
         (["--device", "mps"], "--device mps: only cpu and cuda are supported"),
         (["--device", "tpu"], "--device 'tpu' is not a device torch knows"),

@@ -11,14 +11,7 @@ from PIL import Image
 
 from tests.vision.conftest import product_photo
 from vision.evaluate import backdrop_altered
-from vision.transforms import (
-    Augment,
-    Preprocess,
-    erase_rectangle,
-    plain_backdrop_mask,
-    random_backdrop,
-    replace_backdrop,
-)
+from vision.transforms import Augment, Preprocess, plain_backdrop_mask, random_backdrop, replace_backdrop
 
 
 def test_preprocess_resizes_the_whole_photo_and_normalises() -> None:
@@ -143,16 +136,3 @@ def test_training_crops_keep_at_least_the_share_of_the_photo_asked_for() -> None
 
     assert all(quarters_seen(whole, seed) == 4 for seed in range(8))
     assert all(quarters_seen(tight, seed) < 4 for seed in range(8))
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_random_erasing_paints_one_rectangle_of_a_small_share_in_one_colour(seed: int) -> None:
-    photo = Image.new("RGB", (160, 120), (7, 7, 7))
-    erased = np.asarray(erase_rectangle(photo, np.random.default_rng(seed)))
-    changed = (erased != 7).any(axis=2)
-    rows, columns = np.nonzero(changed)
-    box = erased[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1].reshape(-1, 3)
-    assert 0.015 <= changed.mean() <= 0.125
-    assert changed[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1].all()
-    assert len(np.unique(box, axis=0)) == 1
-    assert np.asarray(photo).max() == 7, "the photo itself is left alone"
