@@ -91,6 +91,7 @@ def test_loss_ignores_missing_severity_and_type() -> None:
     assert logits.grad[1, slices["severity"]].abs().sum() > 0
 
 
+
 def test_self_distillation_moves_the_verdict_target_towards_the_teacher() -> None:
     slices = group_slices(id2label())
     targets = torch.stack([Target.from_names("damaged", "severe", "torn").as_tensor()])
@@ -109,7 +110,6 @@ def test_self_distillation_moves_the_verdict_target_towards_the_teacher() -> Non
     verdict_grad = student.grad[0, slices["verdict"]]
     assert verdict_grad[0] < 0 < verdict_grad[1]  # descent raises intact, lowers damaged
     assert student.grad[0, slices["severity"]].abs().sum() > 0  # the label still trains severity
-
 
 def _overlapping_scores(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
