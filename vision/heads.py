@@ -71,19 +71,9 @@ def multitask_loss(
     slices: dict[str, slice],
     label_smoothing: float = 0.0,
     aux_weight: float = 0.3,
-    teacher: torch.Tensor | None = None,
-    teacher_share: float = 0.0,
 ) -> torch.Tensor:
-    """Cross-entropy on the verdict plus down-weighted severity/type terms on damaged photos.
-
-    With ``teacher`` logits (self-distillation), ``teacher_share`` of the verdict's target is the
-    teacher's verdict probabilities and the rest the (smoothed) label."""
-    verdict = logits[:, slices["verdict"]]
-    loss = F.cross_entropy(verdict, targets[:, 0], label_smoothing=label_smoothing)
-    if teacher is not None and teacher_share > 0:
-        soft = torch.softmax(teacher[:, slices["verdict"]].detach(), dim=-1)
-        soft_loss = -(soft * F.log_softmax(verdict, dim=-1)).sum(dim=-1).mean()
-        loss = (1 - teacher_share) * loss + teacher_share * soft_loss
+    """Cross-entropy on the verdict plus down-weighted severity/type terms on damaged photos."""
+    loss = F.cross_entropy(logits[:, slices["verdict"]], targets[:, 0], label_smoothing=label_smoothing)
     for column, group in ((1, "severity"), (2, "damage_type")):
         labelled = targets[:, column] != IGNORE
         if labelled.any():

@@ -85,13 +85,6 @@ class TrainConfig:
     label_smoothing: float = field(default=0.1, metadata=_help("label smoothing on the verdict"))
     damaged_boost: float = field(default=3.0, metadata=_help("how much more often a damaged photo is drawn"))
     ema_decay: float = field(default=0.998, metadata=_help("decay of the weight average that is saved"))
-    self_distill: float = field(
-        default=0.0,
-        metadata=_help(
-            "share of the verdict target taken from the weight average's scores of the same "
-            "augmented photos by the end of training (rising linearly from 0); 0: labels only"
-        ),
-    )
     backdrop_guard: bool = field(
         default=True, metadata=_help("replace plain backdrops / shrink onto random canvases")
     )
@@ -142,8 +135,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         parser.error(f"--preset {args['preset']!r} is not one of: {', '.join(PRESETS)}")
     if not 0 < args["crop_min"] <= 1:
         parser.error("--crop-min must be above 0 and at most 1")
-    if not 0 <= args["self_distill"] <= 1:
-        parser.error("--self-distill must be between 0 and 1")
     try:
         args["device"] = str(resolve_device(args["device"]))
     except ValueError as error:
@@ -279,18 +270,7 @@ def _fit(
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * _warmup_cosine(progress_done, config.warmup)
             pixels, targets = pixels.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-            teacher = None
-            if config.self_distill:
-                with torch.no_grad():
-                    teacher = ema.module.eval()(pixel_values=pixels).logits
-            loss = multitask_loss(
-                model(pixel_values=pixels).logits,
-                targets,
-                slices,
-                config.label_smoothing,
-                teacher=teacher,
-                teacher_share=config.self_distill * progress_done,
-            )
+            loss = multitask_loss(model(pixel_values=pixels).logits, targets, slices, config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

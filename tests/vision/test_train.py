@@ -90,7 +90,6 @@ def test_flags_map_onto_the_config() -> None:
         (["--serve-size", "-1"], "--serve-size must be 0"),
         (["--crop-min", "0"], "--crop-min must be above 0"),
         (["--crop-min", "1.5"], "--crop-min must be above 0"),
-        (["--self-distill", "1.2"], "--self-distill must be between 0 and 1"),
         (["--preset", "resnet-huge"], "--preset 'resnet-huge' is not one of: resnet-tiny"),
         (["--device", "mps"], "--device mps: only cpu and cuda are supported"),
         (["--device", "tpu"], "--device 'tpu' is not a device torch knows"),
