@@ -41,6 +41,7 @@ class Option:
     size: int | None = None  # None: the model's own side
     corner_crops: float | None = None
     mirror: bool = False
+    corner_size: int | None = None  # None: the corner views at the whole photo's side
 
 
 OPTIONS = {
@@ -51,6 +52,8 @@ OPTIONS = {
     "224 px and its mirror image": Option(size=224, mirror=True),
     "five views (0.7 corner crops)": Option(corner_crops=0.7),
     "five views (0.6 corner crops)": Option(corner_crops=0.6),
+    "five views at 224 px": Option(size=224, corner_crops=0.7),
+    "224 px, corner views at the model's side": Option(size=224, corner_crops=0.7, corner_size=0),
 }
 
 
@@ -70,17 +73,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def damage_log_odds(
-    model: PreTrainedModel, images: list[Image.Image], spec: Preprocess, mirror: bool
+    model: PreTrainedModel,
+    images: list[Image.Image],
+    spec: Preprocess,
+    mirror: bool,
+    corners: Preprocess | None = None,
 ) -> np.ndarray:
-    """One damage log-odds per photo, the logits averaged over its views (and their mirror images)."""
+    """One damage log-odds per photo, the logits averaged over its views (and their mirror images).
+
+    With ``corners``, the whole photo is scored by ``spec`` and the corner views by ``corners``
+    (another side), one forward pass each, every view weighing the same in the mean.
+    """
     verdict = group_slices(model.config.id2label)["verdict"]
     rows = []
     with torch.inference_mode():
         for image in images:
-            views = spec.views(image)
+            batches = (
+                [spec.views(image)] if corners is None else [spec(image)[None], corners.views(image)[1:]]
+            )
             if mirror:
-                views = torch.cat([views, views.flip(-1)])
-            rows.append(model(pixel_values=views).logits.mean(dim=0))
+                batches = [torch.cat([views, views.flip(-1)]) for views in batches]
+            rows.append(torch.cat([model(pixel_values=views).logits for views in batches]).mean(dim=0))
     score = damage_score(torch.softmax(torch.stack(rows)[:, verdict], dim=-1)).double().clamp(1e-9, 1 - 1e-9)
     return torch.log(score / (1 - score)).numpy()
 
@@ -102,8 +115,11 @@ def score_split(args: argparse.Namespace, seed: int) -> dict[str, dict[str, dict
         model, own_side = load_model(folder), Preprocess.load(folder).size
         for name, option in OPTIONS.items():
             spec = Preprocess(size=option.size or own_side, corner_crops=option.corner_crops)
-            scores = damage_log_odds(model, images, spec, option.mirror)
-            scores_altered = damage_log_odds(model, altered, spec, option.mirror)
+            corners = None
+            if option.corner_size is not None:
+                corners = Preprocess(size=option.corner_size or own_side, corner_crops=option.corner_crops)
+            scores = damage_log_odds(model, images, spec, option.mirror, corners)
+            scores_altered = damage_log_odds(model, altered, spec, option.mirror, corners)
             result[name][variant] = _aurocs(scores, scores_altered, damaged, scenes)
             ensemble[name][0][:] += scores
             ensemble[name][1][:] += scores_altered

@@ -7,10 +7,16 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 
 from tests.vision.test_sweep import MICRO, sweep
+from vision.heads import damage_score, group_slices
+from vision.model import build_model
 from vision.paths import REPO_ROOT
+from vision.transforms import Preprocess
 
 _path = REPO_ROOT / "scripts" / "scoring_options.py"
 _spec = importlib.util.spec_from_file_location("scoring_options", _path)
@@ -48,3 +54,29 @@ def test_a_missing_run_folder_exits_2_naming_it(tmp_path: Path, capsys: pytest.C
         options.main(["--runs", str(tmp_path), "--variants", "base", "--seeds", "1", "2"])
     assert exit_info.value.code == 2
     assert f"no model folder in {tmp_path} for: base-seed1, base-seed2" in capsys.readouterr().err
+
+
+def test_corner_views_at_another_side_weigh_as_much_as_the_whole_photo() -> None:
+    model = build_model("resnet-micro").eval()
+    images = [Image.new("RGB", (90, 60), (200, 40, 40)), Image.new("RGB", (64, 64), (20, 120, 220))]
+    five = Preprocess(size=48, corner_crops=0.7)
+    # Corners at the whole photo's side, in their own forward pass: the five-view score again.
+    same = options.damage_log_odds(model, images, five, False, corners=five)
+    assert same == pytest.approx(options.damage_log_odds(model, images, five, False), abs=1e-5)
+    # At another side, the mean of the whole photo's logits and the four smaller corners' logits.
+    small = Preprocess(size=32, corner_crops=0.7)
+    verdict = group_slices(model.config.id2label)["verdict"]
+    with torch.inference_mode():
+        expected = []
+        for image in images:
+            logits = torch.cat(
+                [
+                    model(pixel_values=five(image)[None]).logits,
+                    model(pixel_values=small.views(image)[1:]).logits,
+                ]
+            )
+            p = damage_score(torch.softmax(logits.mean(dim=0)[None, verdict], dim=-1)).double()
+            expected.append(float(torch.log(p / (1 - p))))
+    mixed = options.damage_log_odds(model, images, five, False, corners=small)
+    assert mixed == pytest.approx(expected, abs=1e-5)
+    assert not np.allclose(mixed, same)
