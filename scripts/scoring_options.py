@@ -41,7 +41,7 @@ class Option:
     size: int | None = None  # None: the model's own side
     corner_crops: float | None = None
     mirror: bool = False
-    corner_size: int | None = None  # None: the corner views at the whole photo's side
+    corner_size: int | None = None  # corner views' side; None: the whole photo's, 0: the model's own
 
 
 OPTIONS = {
