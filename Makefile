@@ -31,8 +31,8 @@ test-fast: setup ## unit tests only (no processes, no browser)
 	@$(PY) -m pytest -m "not e2e and not browser"
 
 lint: setup ## ruff (lint + format check)
-	$(VENV)/bin/ruff check actions api policy vision tests scripts
-	$(VENV)/bin/ruff format --check actions api policy vision tests scripts
+	$(VENV)/bin/ruff check actions api bot policy vision tests scripts
+	$(VENV)/bin/ruff format --check actions api bot policy vision tests scripts
 
 typecheck: setup ## mypy on api/ policy/ vision/
 	$(VENV)/bin/mypy

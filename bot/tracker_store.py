@@ -38,13 +38,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import sessionmaker
-from sqlalchemy.pool import QueuePool
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 # How far into a tracker its own session start may sit: a conversation begins with
 # action_session_start then session_started.
@@ -160,9 +160,7 @@ def _pool_sqlite_connections(store: SQLTrackerStore) -> None:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return
     store.engine.dispose()
-    store.engine = sa.create_engine(
-        url, poolclass=QueuePool, connect_args={"check_same_thread": False}
-    )
+    store.engine = sa.create_engine(url, poolclass=QueuePool, connect_args={"check_same_thread": False})
     store.sessionmaker = sessionmaker(bind=store.engine)
 
 

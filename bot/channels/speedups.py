@@ -120,10 +120,10 @@ def _valid_by_event(result: Any) -> bool:
     envelope, per_event = validators
     if not envelope.is_valid(result):
         return False
-    for event in result.get("events") or []:
-        name = event.get("event") if isinstance(event, dict) else None
+    for item in result.get("events") or []:
+        name = item.get("event") if isinstance(item, dict) else None
         validator = per_event.get(name) if isinstance(name, str) else None
-        if validator is None or not validator.is_valid(event):
+        if validator is None or not validator.is_valid(item):
             return False
     return True
 

@@ -67,9 +67,7 @@ class TurnGate:
 
     Used from one event loop (Rasa's); `limit` <= 0 admits everyone at once."""
 
-    def __init__(
-        self, limit: int, clock: Callable[[], float] = time.monotonic, photo_slots: int = 0
-    ) -> None:
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic, photo_slots: int = 0) -> None:
         self.limit = limit
         self.photo_slots = photo_slots
         self.running = 0
